@@ -1,0 +1,107 @@
+// The Backend interface: everything the tensor ops and the training driver need from a device.
+// All pointers are device pointers of the backend they are passed to. Work may be asynchronous
+// (CUDA enqueues on the backend's stream); download() and synchronize() wait for it.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace tinynn {
+
+enum class DeviceKind { Cpu, Cuda };
+
+struct Device {
+  DeviceKind kind = DeviceKind::Cpu;
+  int index = 0;
+  std::string name() const { return kind == DeviceKind::Cpu ? "cpu" : "cuda:" + std::to_string(index); }
+  bool operator==(const Device& o) const { return kind == o.kind && index == o.index; }
+  bool operator!=(const Device& o) const { return !(*this == o); }
+};
+
+// Applied after C = alpha·op(A)·op(B) + beta·C: C[m][n] += bias[n], then max(0, ·) when relu.
+struct GemmEpilogue {
+  const float* bias = nullptr;  // [N] or null
+  bool relu = false;
+};
+
+// PyTorch's torch.optim.SGD semantics.
+struct SgdConfig {
+  float lr = 0.01f;
+  float momentum = 0.0f;
+  float dampening = 0.0f;
+  float weight_decay = 0.0f;
+  bool nesterov = false;
+};
+
+// One parameter for sgd_update: param -= lr·direction(grad, momentum_buf). momentum_buf is
+// null when momentum == 0.
+struct SgdTensor {
+  float* param = nullptr;
+  const float* grad = nullptr;
+  float* momentum_buf = nullptr;
+  size_t n = 0;
+};
+
+// A captured sequence of backend calls that can be replayed with the same arguments
+// (CUDA: a graph; CPU: the calls themselves).
+class Recording {
+ public:
+  virtual ~Recording() = default;
+  virtual void replay() = 0;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual Device device() const = 0;
+
+  // Memory. alloc never returns null: it throws OutOfMemory.
+  virtual void* alloc(size_t bytes) = 0;
+  virtual void free(void* p) noexcept = 0;
+  virtual void upload(void* dst, const void* host_src, size_t bytes) = 0;
+  virtual void download(void* host_dst, const void* src, size_t bytes) = 0;
+  virtual void copy(void* dst, const void* src, size_t bytes) = 0;
+  virtual void zero(void* dst, size_t bytes) = 0;
+  virtual void synchronize() = 0;
+
+  // A backend on the same device with a queue of its own (CUDA: its own stream and cuBLAS
+  // handle), for a driver on a worker thread. Memory is shared with this backend.
+  virtual std::unique_ptr<Backend> fork() = 0;
+  // Captures the backend calls that `enqueue` makes on this backend WITHOUT running them (CUDA:
+  // stream capture into a graph; CPU: keeps the function); replay() runs them, as often as asked.
+  // Pointers and sizes are frozen at capture: replays see new contents of the same buffers.
+  virtual std::unique_ptr<Recording> record(const std::function<void()>& enqueue) = 0;
+
+  // Row-major C[M,N] = alpha·op(A)·op(B) + beta·C, op(A): [M,K], op(B): [K,N], then the epilogue.
+  // lda/ldb/ldc are row strides of A, B, C as stored (A stored [K,M] when ta).
+  virtual void gemm(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int lda,
+                    const float* B, int ldb, float beta, float* C, int ldc,
+                    const GemmEpilogue& epilogue) = 0;
+  // y[rows, cols] += bias[cols], then ReLU when relu (bias may be null).
+  virtual void bias_relu(float* y, const float* bias, int rows, int cols, bool relu) = 0;
+  // dx = y > 0 ? dy : 0 over n elements (dx may alias dy).
+  virtual void relu_backward(const float* dy, const float* y, float* dx, size_t n) = 0;
+  // db[cols] = Σ_rows dy (accumulate: db += Σ_rows dy).
+  virtual void bias_grad(const float* dy, int rows, int cols, float* db, bool accumulate) = 0;
+  // Mean softmax cross-entropy over rows: *loss = mean_r(logsumexp(x_r) - x_r[label_r]);
+  // dlogits (if not null) = (softmax(x) - onehot(label)) / rows; correct (if not null) += number
+  // of rows whose argmax equals the label. Labels must be in [0, cols).
+  virtual void softmax_xent(const float* logits, const int32_t* labels, int rows, int cols,
+                            float* loss, float* dlogits, int32_t* correct) = 0;
+  // One SGD step over all tensors. first_step: momentum buffers are initialised to the
+  // (weight-decayed) gradient, as PyTorch does on its first step.
+  virtual void sgd_update(const SgdTensor* tensors, int count, const SgdConfig& config,
+                          bool first_step) = 0;
+  // probs[r, :] = softmax(x[r, :]) (stable: the row maximum is subtracted first).
+  virtual void softmax(const float* x, int rows, int cols, float* probs) = 0;
+  // out[r] = first index of the maximum of x[r, :].
+  virtual void argmax(const float* x, int rows, int cols, int32_t* out) = 0;
+  // x[r, :] = images[indices[r], :]·scale + shift (u8 → f32); y[r] = labels[indices[r]].
+  virtual void gather_batch(const uint8_t* images, const uint8_t* labels, int features,
+                            const int32_t* indices, int rows, float scale, float shift, float* x,
+                            int32_t* y) = 0;
+};
+
+}  // namespace tinynn

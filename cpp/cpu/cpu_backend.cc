@@ -1,0 +1,195 @@
+#include "cpp/cpu/cpu_backend.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#include "cpp/cpu/gemm.h"
+#include "cpp/devices.h"
+#include "cpp/errors.h"
+
+namespace tinynn::cpu {
+namespace {
+
+constexpr size_t kAlignment = 64;  // one cache line; AVX loads never straddle two
+
+// Splits [0, n) into at most `parts` contiguous chunks of at least `grain` items.
+template <typename Fn>
+void parallel_range(ThreadPool& pool, size_t n, size_t grain, Fn&& fn) {
+  size_t parts = std::min<size_t>(pool.size(), (n + grain - 1) / grain);
+  if (parts <= 1) {
+    fn(size_t{0}, n);
+    return;
+  }
+  pool.parallel_for(static_cast<int>(parts), [&](int p) {
+    fn(n * p / parts, n * (p + 1) / parts);
+  });
+}
+
+class CallRecording final : public Recording {
+ public:
+  explicit CallRecording(std::function<void()> calls) : calls_(std::move(calls)) {}
+  void replay() override { calls_(); }
+
+ private:
+  std::function<void()> calls_;
+};
+
+}  // namespace
+
+void* CpuBackend::alloc(size_t bytes) {
+  size_t rounded = (bytes + kAlignment - 1) / kAlignment * kAlignment;
+  void* p = std::aligned_alloc(kAlignment, rounded);
+  if (!p) throw OutOfMemory("out of host memory allocating " + std::to_string(bytes) + " bytes");
+  return p;
+}
+
+void CpuBackend::free(void* p) noexcept { std::free(p); }
+void CpuBackend::upload(void* dst, const void* src, size_t bytes) { std::memcpy(dst, src, bytes); }
+void CpuBackend::download(void* dst, const void* src, size_t bytes) { std::memcpy(dst, src, bytes); }
+void CpuBackend::copy(void* dst, const void* src, size_t bytes) { std::memmove(dst, src, bytes); }
+void CpuBackend::zero(void* dst, size_t bytes) { std::memset(dst, 0, bytes); }
+
+std::unique_ptr<Recording> CpuBackend::record(const std::function<void()>& enqueue) {
+  return std::make_unique<CallRecording>(enqueue);
+}
+
+void CpuBackend::gemm(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int lda,
+                      const float* B, int ldb, float beta, float* C, int ldc,
+                      const GemmEpilogue& epilogue) {
+  sgemm(pool_, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, epilogue);
+}
+
+void CpuBackend::bias_relu(float* y, const float* bias, int rows, int cols, bool relu) {
+  parallel_range(pool_, rows, 64, [&](size_t r0, size_t r1) {
+    for (size_t r = r0; r < r1; ++r) {
+      float* row = y + r * cols;
+      for (int c = 0; c < cols; ++c) {
+        float v = row[c] + (bias ? bias[c] : 0.f);
+        row[c] = relu ? std::max(v, 0.f) : v;
+      }
+    }
+  });
+}
+
+void CpuBackend::relu_backward(const float* dy, const float* y, float* dx, size_t n) {
+  parallel_range(pool_, n, 1 << 14, [&](size_t i0, size_t i1) {
+    for (size_t i = i0; i < i1; ++i) dx[i] = y[i] > 0.f ? dy[i] : 0.f;
+  });
+}
+
+void CpuBackend::bias_grad(const float* dy, int rows, int cols, float* db, bool accumulate) {
+  // Columns split over the pool; each column summed in row order so results never depend on the
+  // thread count.
+  parallel_range(pool_, cols, 16, [&](size_t c0, size_t c1) {
+    for (size_t c = c0; c < c1; ++c) db[c] = accumulate ? db[c] : 0.f;
+    for (int r = 0; r < rows; ++r) {
+      const float* row = dy + static_cast<size_t>(r) * cols;
+      for (size_t c = c0; c < c1; ++c) db[c] += row[c];
+    }
+  });
+}
+
+void CpuBackend::softmax_xent(const float* logits, const int32_t* labels, int rows, int cols,
+                              float* loss, float* dlogits, int32_t* correct) {
+  // Per-row losses in double, summed in row order: the result is independent of threading.
+  std::vector<double> row_loss(rows);
+  std::vector<int32_t> row_hit(rows);
+  const float inv_rows = 1.0f / static_cast<float>(rows);
+  parallel_range(pool_, rows, 32, [&](size_t r0, size_t r1) {
+    for (size_t r = r0; r < r1; ++r) {
+      const float* x = logits + r * cols;
+      int best = 0;
+      for (int c = 1; c < cols; ++c) if (x[c] > x[best]) best = c;
+      float mx = x[best];
+      double sum = 0.0;
+      for (int c = 0; c < cols; ++c) sum += std::exp(static_cast<double>(x[c] - mx));
+      const int label = labels[r];
+      row_loss[r] = std::log(sum) - static_cast<double>(x[label] - mx);
+      row_hit[r] = best == label;
+      if (dlogits) {
+        float* d = dlogits + r * cols;
+        const double inv_sum = 1.0 / sum;
+        for (int c = 0; c < cols; ++c) {
+          float p = static_cast<float>(std::exp(static_cast<double>(x[c] - mx)) * inv_sum);
+          d[c] = (p - (c == label ? 1.f : 0.f)) * inv_rows;
+        }
+      }
+    }
+  });
+  double total = 0.0;
+  int32_t hits = 0;
+  for (int r = 0; r < rows; ++r) {
+    total += row_loss[r];
+    hits += row_hit[r];
+  }
+  *loss = static_cast<float>(total / rows);
+  if (correct) *correct += hits;
+}
+
+void CpuBackend::sgd_update(const SgdTensor* tensors, int count, const SgdConfig& cfg,
+                            bool first_step) {
+  for (int t = 0; t < count; ++t) {
+    const SgdTensor& s = tensors[t];
+    parallel_range(pool_, s.n, 1 << 14, [&](size_t i0, size_t i1) {
+      for (size_t i = i0; i < i1; ++i) {
+        float g = s.grad[i];
+        if (cfg.weight_decay != 0.f) g += cfg.weight_decay * s.param[i];
+        if (cfg.momentum != 0.f) {
+          float buf = first_step ? g : cfg.momentum * s.momentum_buf[i] + (1.f - cfg.dampening) * g;
+          s.momentum_buf[i] = buf;
+          g = cfg.nesterov ? g + cfg.momentum * buf : buf;
+        }
+        s.param[i] -= cfg.lr * g;
+      }
+    });
+  }
+}
+
+void CpuBackend::softmax(const float* x, int rows, int cols, float* probs) {
+  parallel_range(pool_, rows, 32, [&](size_t r0, size_t r1) {
+    for (size_t r = r0; r < r1; ++r) {
+      const float* in = x + r * cols;
+      float* out = probs + r * cols;
+      float mx = *std::max_element(in, in + cols);
+      double sum = 0.0;
+      for (int c = 0; c < cols; ++c) sum += std::exp(static_cast<double>(in[c] - mx));
+      for (int c = 0; c < cols; ++c) out[c] = static_cast<float>(std::exp(static_cast<double>(in[c] - mx)) / sum);
+    }
+  });
+}
+
+void CpuBackend::argmax(const float* x, int rows, int cols, int32_t* out) {
+  for (int r = 0; r < rows; ++r) {
+    const float* row = x + static_cast<size_t>(r) * cols;
+    int best = 0;
+    for (int c = 1; c < cols; ++c) if (row[c] > row[best]) best = c;
+    out[r] = best;
+  }
+}
+
+void CpuBackend::gather_batch(const uint8_t* images, const uint8_t* labels, int features,
+                              const int32_t* indices, int rows, float scale, float shift,
+                              float* x, int32_t* y) {
+  parallel_range(pool_, rows, 16, [&](size_t r0, size_t r1) {
+    for (size_t r = r0; r < r1; ++r) {
+      const uint8_t* src = images + static_cast<size_t>(indices[r]) * features;
+      float* dst = x + r * features;
+      for (int f = 0; f < features; ++f) dst[f] = src[f] * scale + shift;
+      y[r] = labels[indices[r]];
+    }
+  });
+}
+
+}  // namespace tinynn::cpu
+
+namespace tinynn {
+
+Backend& cpu_backend() {
+  static cpu::CpuBackend backend(cpu::default_thread_pool());
+  return backend;
+}
+
+}  // namespace tinynn

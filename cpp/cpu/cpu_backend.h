@@ -1,0 +1,44 @@
+// The CPU implementation of Backend: host memory, the blocked GEMM and plain loops for the
+// element-wise kernels, all on the process-wide thread pool. Work runs synchronously.
+#pragma once
+#include "cpp/backend.h"
+#include "cpp/cpu/thread_pool.h"
+
+namespace tinynn::cpu {
+
+class CpuBackend final : public Backend {
+ public:
+  explicit CpuBackend(ThreadPool& pool) : pool_(pool) {}
+  Device device() const override { return {DeviceKind::Cpu, 0}; }
+
+  void* alloc(size_t bytes) override;
+  void free(void* p) noexcept override;
+  void upload(void* dst, const void* host_src, size_t bytes) override;
+  void download(void* host_dst, const void* src, size_t bytes) override;
+  void copy(void* dst, const void* src, size_t bytes) override;
+  void zero(void* dst, size_t bytes) override;
+  void synchronize() override {}
+  std::unique_ptr<Backend> fork() override { return std::make_unique<CpuBackend>(pool_); }
+  std::unique_ptr<Recording> record(const std::function<void()>& enqueue) override;
+
+  void gemm(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int lda,
+            const float* B, int ldb, float beta, float* C, int ldc,
+            const GemmEpilogue& epilogue) override;
+  void bias_relu(float* y, const float* bias, int rows, int cols, bool relu) override;
+  void relu_backward(const float* dy, const float* y, float* dx, size_t n) override;
+  void bias_grad(const float* dy, int rows, int cols, float* db, bool accumulate) override;
+  void softmax_xent(const float* logits, const int32_t* labels, int rows, int cols, float* loss,
+                    float* dlogits, int32_t* correct) override;
+  void sgd_update(const SgdTensor* tensors, int count, const SgdConfig& config,
+                  bool first_step) override;
+  void softmax(const float* x, int rows, int cols, float* probs) override;
+  void argmax(const float* x, int rows, int cols, int32_t* out) override;
+  void gather_batch(const uint8_t* images, const uint8_t* labels, int features,
+                    const int32_t* indices, int rows, float scale, float shift, float* x,
+                    int32_t* y) override;
+
+ private:
+  ThreadPool& pool_;
+};
+
+}  // namespace tinynn::cpu

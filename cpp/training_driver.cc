@@ -1,0 +1,271 @@
+#include "cpp/training_driver.h"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <tuple>
+
+#include "cpp/device_buffer.h"
+#include "cpp/errors.h"
+#include "cpp/permutation.h"
+
+namespace tinynn {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+}  // namespace
+
+// Everything a step touches besides the parameters, sized for one batch size.
+struct TrainingDriver::Workspace {
+  int batch = 0;
+  DeviceBuffer<float> x;                    // [B, F] gathered inputs
+  DeviceBuffer<int32_t> y;                  // [B] labels
+  std::vector<DeviceBuffer<float>> acts;    // acts[l]: [B, out_l]; the last holds the logits
+  std::vector<DeviceBuffer<float>> grads;   // grads[l]: dLoss/dacts[l]
+  std::vector<DeviceBuffer<float>> dw, db;  // per layer
+  DeviceBuffer<int32_t> order;              // [capacity] sample order of the epoch
+  DeviceBuffer<float> step_loss;            // [steps] mean loss of each step
+  DeviceBuffer<int32_t> correct;            // [1] correct predictions so far this epoch
+  std::vector<int32_t> host_order;          // staging for `order` (alive until the copy completes)
+  // Captured step sequences, keyed by (images, labels, samples, first step, steps, scale, shift).
+  std::map<std::tuple<const void*, const void*, int, int, int, float, float>, std::unique_ptr<Recording>> recordings;
+};
+
+TrainingDriver::TrainingDriver(Backend& device_backend, DriverModel model)
+    : backend_(device_backend.fork()), model_(std::move(model)) {
+  if (model_.layers.empty()) throw RangeError("the model has no Linear layers");
+  for (size_t l = 1; l < model_.layers.size(); ++l) {
+    if (model_.layers[l].in != model_.layers[l - 1].out) {
+      throw RangeError("layer " + std::to_string(l) + " expects " + std::to_string(model_.layers[l].in) +
+                       " inputs but the layer before it gives " + std::to_string(model_.layers[l - 1].out));
+    }
+  }
+  if (model_.layers.back().relu) throw RangeError("the last Linear layer must give logits, not ReLU outputs");
+}
+
+TrainingDriver::~TrainingDriver() {
+  // Recordings and workspaces reference the forked queue: finish its work before they go.
+  try {
+    backend_->synchronize();
+  } catch (...) {
+  }
+  workspaces_.clear();
+}
+
+TrainingDriver::Workspace& TrainingDriver::workspace(int batch, int rows) {
+  auto& slot = workspaces_[batch];
+  if (!slot) {
+    auto ws = std::make_unique<Workspace>();
+    Backend& be = *backend_;
+    ws->batch = batch;
+    ws->x = DeviceBuffer<float>(be, static_cast<size_t>(batch) * model_.layers.front().in);
+    ws->y = DeviceBuffer<int32_t>(be, batch);
+    for (const DriverLayer& layer : model_.layers) {
+      ws->acts.emplace_back(be, static_cast<size_t>(batch) * layer.out);
+      ws->grads.emplace_back(be, static_cast<size_t>(batch) * layer.out);
+      ws->dw.emplace_back(be, static_cast<size_t>(layer.out) * layer.in);
+      ws->db.emplace_back(be, layer.out);
+    }
+    ws->correct = DeviceBuffer<int32_t>(be, 1);
+    slot = std::move(ws);
+  }
+  Workspace& ws = *slot;
+  // The order and loss buffers grow with the largest dataset seen (recordings point into them).
+  if (ws.order.size() < static_cast<size_t>(rows)) {
+    ws.recordings.clear();
+    ws.order = DeviceBuffer<int32_t>(*backend_, rows);
+    ws.step_loss = DeviceBuffer<float>(*backend_, (rows + batch - 1) / batch);
+  }
+  return ws;
+}
+
+void TrainingDriver::enqueue_forward(Workspace& ws, int rows) {
+  Backend& be = *backend_;
+  const float* input = ws.x.get();
+  for (size_t l = 0; l < model_.layers.size(); ++l) {
+    const DriverLayer& layer = model_.layers[l];
+    // acts[l] [rows, out] = act(input [rows, in] · Wᵀ + b)
+    be.gemm(false, true, rows, layer.out, layer.in, 1.f, input, layer.in, static_cast<const float*>(layer.weight->data()),
+            layer.in, 0.f, ws.acts[l].get(), layer.out,
+            GemmEpilogue{static_cast<const float*>(layer.bias->data()), layer.relu});
+    input = ws.acts[l].get();
+  }
+}
+
+void TrainingDriver::enqueue_step(Workspace& ws, const DriverDataset& data, int first, int rows, int step,
+                                  float scale, float shift, bool first_sgd_step) {
+  Backend& be = *backend_;
+  const size_t L = model_.layers.size();
+  be.gather_batch(static_cast<const uint8_t*>(data.images->data()), static_cast<const uint8_t*>(data.labels->data()),
+                  data.features, ws.order.get() + first, rows, scale, shift, ws.x.get(), ws.y.get());
+  enqueue_forward(ws, rows);
+  const int classes = model_.layers.back().out;
+  be.softmax_xent(ws.acts[L - 1].get(), ws.y.get(), rows, classes, ws.step_loss.get() + step, ws.grads[L - 1].get(),
+                  ws.correct.get());
+  // Backward: grads[l] holds dLoss/dacts[l] (already through the ReLU of layer l).
+  for (size_t l = L; l-- > 0;) {
+    const DriverLayer& layer = model_.layers[l];
+    const float* input = l == 0 ? ws.x.get() : ws.acts[l - 1].get();
+    // dW [out, in] = gradsᵀ [out, rows] · input [rows, in]
+    be.gemm(true, false, layer.out, layer.in, rows, 1.f, ws.grads[l].get(), layer.out, input, layer.in, 0.f,
+            ws.dw[l].get(), layer.in, GemmEpilogue{});
+    be.bias_grad(ws.grads[l].get(), rows, layer.out, ws.db[l].get(), false);
+    if (l == 0) break;  // the input needs no gradient
+    // grads[l-1] [rows, in] = grads[l] [rows, out] · W [out, in], then through layer l-1's ReLU
+    be.gemm(false, false, rows, layer.in, layer.out, 1.f, ws.grads[l].get(), layer.out,
+            static_cast<const float*>(layer.weight->data()), layer.in, 0.f, ws.grads[l - 1].get(), layer.in,
+            GemmEpilogue{});
+    if (model_.layers[l - 1].relu) {
+      be.relu_backward(ws.grads[l - 1].get(), ws.acts[l - 1].get(), ws.grads[l - 1].get(),
+                       static_cast<size_t>(rows) * layer.in);
+    }
+  }
+  std::vector<SgdTensor> params;
+  for (size_t l = 0; l < L; ++l) {
+    const DriverLayer& layer = model_.layers[l];
+    float* w_buf = model_.momentum[2 * l] ? static_cast<float*>(model_.momentum[2 * l]->data()) : nullptr;
+    float* b_buf = model_.momentum[2 * l + 1] ? static_cast<float*>(model_.momentum[2 * l + 1]->data()) : nullptr;
+    params.push_back({static_cast<float*>(layer.weight->data()), ws.dw[l].get(), w_buf,
+                      static_cast<size_t>(layer.out) * layer.in});
+    params.push_back({static_cast<float*>(layer.bias->data()), ws.db[l].get(), b_buf, static_cast<size_t>(layer.out)});
+  }
+  be.sgd_update(params.data(), static_cast<int>(params.size()), model_.sgd, first_sgd_step);
+}
+
+std::vector<EpochRecord> TrainingDriver::fit(const FitSpec& spec, const FitCallbacks& callbacks) {
+  abort_.store(false);
+  const int n = spec.train.n, B = spec.batch_size;
+  if (spec.train.features != model_.layers.front().in) {
+    throw RangeError("the dataset has " + std::to_string(spec.train.features) + " features per sample but the model's " +
+                     "first Linear layer expects " + std::to_string(model_.layers.front().in));
+  }
+  const int full_steps = n / B, tail = n % B;
+  const int steps = full_steps + (tail && !spec.drop_last ? 1 : 0);
+  if (steps == 0) throw RangeError("the dataset has " + std::to_string(n) + " samples, fewer than one batch of " + std::to_string(B) + " with dropLast");
+  const int samples = full_steps * B + (steps > full_steps ? tail : 0);
+  Backend& be = *backend_;
+  Workspace& ws = workspace(B, n);
+  // CPU: one step at a time (abort and progress at every step boundary cost nothing).
+  // CUDA: chunks of progress_every steps, each captured once as a graph and replayed.
+  const int chunk = be.device().kind == DeviceKind::Cpu ? 1 : std::max(1, spec.progress_every);
+  const int progress_every = std::max(1, spec.progress_every);
+  std::vector<EpochRecord> history;
+  std::vector<float> losses(steps);
+  ws.host_order.resize(n);
+
+  for (int epoch = 0; epoch < spec.epochs; ++epoch) {
+    const auto t0 = Clock::now();
+    if (spec.shuffle) {
+      epoch_permutation(spec.seed, static_cast<uint64_t>(epoch), ws.host_order.data(), n);
+    } else {
+      for (int i = 0; i < n; ++i) ws.host_order[i] = i;
+    }
+    be.upload(ws.order.get(), ws.host_order.data(), sizeof(int32_t) * n);
+    be.zero(ws.correct.get(), sizeof(int32_t));
+    int done = 0, reported = 0;
+    double loss_sum = 0;  // Σ step mean loss · step rows, over reported steps
+    auto last_progress = Clock::now();
+    while (done < steps) {
+      if (abort_.load()) throw Aborted();
+      int count = std::min(chunk, steps - done);
+      if (!model_.momentum_initialized) {
+        // PyTorch's first momentum step differs (buffer = gradient): run it on its own, uncaptured.
+        count = 1;
+        enqueue_step(ws, spec.train, 0, std::min(B, n), done, spec.scale, spec.shift, true);
+        model_.momentum_initialized = true;
+      } else {
+        auto key = std::make_tuple(spec.train.images->data(), spec.train.labels->data(), n, done, count, spec.scale, spec.shift);
+        auto& rec = ws.recordings[key];
+        if (!rec) {
+          const DriverDataset data = spec.train;
+          const int first_step = done;
+          rec = be.record([this, &ws, data, first_step, count, B, n, spec] {
+            for (int s = first_step; s < first_step + count; ++s) {
+              enqueue_step(ws, data, s * B, std::min(B, n - s * B), s, spec.scale, spec.shift, false);
+            }
+          });
+        }
+        rec->replay();
+      }
+      done += count;
+      const bool last = done == steps;
+      if (last || done - reported >= progress_every) {
+        be.download(losses.data() + reported, ws.step_loss.get() + reported, sizeof(float) * (done - reported));
+        for (int s = reported; s < done; ++s) {
+          if (!std::isfinite(losses[s])) {
+            throw RuntimeError("the loss became " + std::string(std::isnan(losses[s]) ? "NaN" : "infinite") +
+                               " at epoch " + std::to_string(epoch + 1) + ", step " + std::to_string(s + 1) +
+                               "; training stopped (try a lower learning rate)");
+          }
+          loss_sum += static_cast<double>(losses[s]) * std::min(B, n - s * B);
+        }
+        reported = done;
+        const int seen = std::min(done * B, samples);
+        if (callbacks.on_batch && (last || seconds_since(last_progress) >= 0.1)) {
+          int32_t correct = 0;
+          be.download(&correct, ws.correct.get(), sizeof(correct));
+          const double secs = seconds_since(t0);
+          callbacks.on_batch({epoch + 1, done, steps, loss_sum / seen, static_cast<double>(correct) / seen,
+                              seen / std::max(secs, 1e-9), secs});
+          last_progress = Clock::now();
+        }
+      }
+    }
+    int32_t correct = 0;
+    be.download(&correct, ws.correct.get(), sizeof(correct));
+    EpochRecord record;
+    record.epoch = epoch + 1;
+    record.seconds = seconds_since(t0);
+    record.loss = loss_sum / samples;
+    record.accuracy = static_cast<double>(correct) / samples;
+    record.samples_per_second = samples / std::max(record.seconds, 1e-9);
+    if (spec.validation) {
+      EvalResult v = evaluate(*spec.validation, 1000, spec.scale, spec.shift);
+      record.val_loss = v.loss;
+      record.val_accuracy = v.accuracy;
+    }
+    history.push_back(record);
+    if (callbacks.on_epoch) callbacks.on_epoch(record);
+  }
+  return history;
+}
+
+EvalResult TrainingDriver::evaluate(const DriverDataset& data, int batch_size, float scale, float shift) {
+  if (data.features != model_.layers.front().in) {
+    throw RangeError("the dataset has " + std::to_string(data.features) + " features per sample but the model's " +
+                     "first Linear layer expects " + std::to_string(model_.layers.front().in));
+  }
+  return evaluate_with(workspace(batch_size, data.n), data, batch_size, scale, shift);
+}
+
+EvalResult TrainingDriver::evaluate_with(Workspace& ws, const DriverDataset& data, int B, float scale, float shift) {
+  Backend& be = *backend_;
+  const int n = data.n, L = static_cast<int>(model_.layers.size());
+  const int steps = (n + B - 1) / B;
+  ws.host_order.resize(n);
+  for (int i = 0; i < n; ++i) ws.host_order[i] = i;
+  be.upload(ws.order.get(), ws.host_order.data(), sizeof(int32_t) * n);
+  be.zero(ws.correct.get(), sizeof(int32_t));
+  for (int s = 0; s < steps; ++s) {
+    const int rows = std::min(B, n - s * B);
+    be.gather_batch(static_cast<const uint8_t*>(data.images->data()), static_cast<const uint8_t*>(data.labels->data()),
+                    data.features, ws.order.get() + s * B, rows, scale, shift, ws.x.get(), ws.y.get());
+    enqueue_forward(ws, rows);
+    be.softmax_xent(ws.acts[L - 1].get(), ws.y.get(), rows, model_.layers.back().out, ws.step_loss.get() + s, nullptr,
+                    ws.correct.get());
+  }
+  std::vector<float> losses(steps);
+  be.download(losses.data(), ws.step_loss.get(), sizeof(float) * steps);
+  int32_t correct = 0;
+  be.download(&correct, ws.correct.get(), sizeof(correct));
+  double total = 0;
+  for (int s = 0; s < steps; ++s) total += static_cast<double>(losses[s]) * std::min(B, n - s * B);
+  return {total / n, static_cast<double>(correct) / n};
+}
+
+}  // namespace tinynn

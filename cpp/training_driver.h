@@ -1,0 +1,117 @@
+// The fused training driver: whole SGD steps of a Linear(+ReLU) stack with softmax cross-entropy,
+// run natively through the Backend interface (the same kernels as the eager ops). On CUDA the
+// steps between two progress reports are captured once and replayed as a graph.
+#pragma once
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <vector>
+
+#include "cpp/backend.h"
+#include "cpp/tensor.h"
+
+namespace tinynn {
+
+struct DriverLayer {
+  std::shared_ptr<Storage> weight;  // [out, in]
+  std::shared_ptr<Storage> bias;    // [out]
+  int in = 0;
+  int out = 0;
+  bool relu = false;
+};
+
+struct DriverModel {
+  std::vector<DriverLayer> layers;
+  // One per parameter in the order W0, b0, W1, b1, …; null when momentum is 0.
+  std::vector<std::shared_ptr<Storage>> momentum;
+  SgdConfig sgd;
+  bool momentum_initialized = false;
+};
+
+struct DriverDataset {
+  std::shared_ptr<Storage> images;  // u8 [n, features]
+  std::shared_ptr<Storage> labels;  // u8 [n]
+  int n = 0;
+  int features = 0;
+};
+
+struct FitSpec {
+  DriverDataset train;
+  std::optional<DriverDataset> validation;
+  int epochs = 1;
+  int batch_size = 64;
+  bool shuffle = true;
+  uint64_t seed = 0;
+  bool drop_last = false;
+  float scale = 1.f / 255.f;
+  float shift = 0.f;
+  int progress_every = 50;  // steps between progress reports (and CUDA graph chunks)
+};
+
+struct EpochRecord {
+  int epoch = 0;
+  double loss = 0;
+  double accuracy = 0;
+  std::optional<double> val_loss;
+  std::optional<double> val_accuracy;
+  double samples_per_second = 0;
+  double seconds = 0;
+};
+
+struct BatchProgress {
+  int epoch = 0;
+  int step = 0;            // steps done in this epoch
+  int steps_per_epoch = 0;
+  double loss = 0;         // running mean over the epoch so far
+  double accuracy = 0;
+  double samples_per_second = 0;
+  double seconds = 0;
+};
+
+struct FitCallbacks {
+  std::function<void(const BatchProgress&)> on_batch;
+  std::function<void(const EpochRecord&)> on_epoch;
+};
+
+struct EvalResult {
+  double loss = 0;
+  double accuracy = 0;
+};
+
+// Thrown when abort() stops a fit at a step boundary.
+struct Aborted : std::runtime_error {
+  Aborted() : std::runtime_error("training was aborted") {}
+};
+
+class TrainingDriver {
+ public:
+  // `device_backend` is the backend the model lives on; the driver forks its own queue from it.
+  TrainingDriver(Backend& device_backend, DriverModel model);
+  ~TrainingDriver();
+
+  // Runs on the calling (worker) thread until done, aborted (throws Aborted) or failed.
+  std::vector<EpochRecord> fit(const FitSpec& spec, const FitCallbacks& callbacks);
+  EvalResult evaluate(const DriverDataset& data, int batch_size, float scale, float shift);
+  void abort() { abort_.store(true); }
+  bool momentum_initialized() const { return model_.momentum_initialized; }
+
+ private:
+  struct Workspace;
+  Workspace& workspace(int batch_size, int max_rows_in_dataset);
+  // Enqueues one training step over rows [first, first+rows) of the permutation.
+  void enqueue_step(Workspace& ws, const DriverDataset& data, int first, int rows, int step, float scale,
+                    float shift, bool first_sgd_step);
+  void enqueue_forward(Workspace& ws, int rows);
+  EvalResult evaluate_with(Workspace& ws, const DriverDataset& data, int batch_size, float scale, float shift);
+
+  std::unique_ptr<Backend> backend_;
+  DriverModel model_;
+  std::map<int, std::unique_ptr<Workspace>> workspaces_;
+  std::atomic<bool> abort_{false};
+};
+
+}  // namespace tinynn
