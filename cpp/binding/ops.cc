@@ -110,6 +110,19 @@ Napi::Value linear_backward(const Napi::CallbackInfo& info) {
   });
 }
 
+// relu(x) → max(x, 0) as a new tensor.
+Napi::Value relu(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guard(env, [&]() -> Napi::Value {
+    TensorData& x = read_tensor(info[0], "input");
+    if (x.dtype != DType::F32) throw TypeError(std::string("relu expects a float32 tensor, got ") + dtype_name(x.dtype));
+    TensorData y = make_tensor(x.backend(), x.shape, DType::F32);
+    x.backend().copy(y.storage->data(), x.storage->data(), x.numel() * sizeof(float));
+    x.backend().bias_relu(y.ptr<float>(), nullptr, 1, static_cast<int>(x.numel()), true);
+    return TensorWrap::wrap(env, std::move(y));
+  });
+}
+
 Napi::Value relu_backward(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guard(env, [&]() -> Napi::Value {
@@ -296,6 +309,7 @@ Napi::Object define_ops(Napi::Env env) {
   ops.Set("gemm", Napi::Function::New(env, gemm, "gemm"));
   ops.Set("linear", Napi::Function::New(env, linear, "linear"));
   ops.Set("linearBackward", Napi::Function::New(env, linear_backward, "linearBackward"));
+  ops.Set("relu", Napi::Function::New(env, relu, "relu"));
   ops.Set("reluBackward", Napi::Function::New(env, relu_backward, "reluBackward"));
   ops.Set("biasGrad", Napi::Function::New(env, bias_grad, "biasGrad"));
   ops.Set("softmaxCrossEntropy", Napi::Function::New(env, softmax_cross_entropy, "softmaxCrossEntropy"));

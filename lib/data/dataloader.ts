@@ -1,0 +1,73 @@
+// DataLoader: batches of a Dataset as tensors for the eager path, in the same seeded order as the
+// fused Trainer (both draw the epoch's permutation from native.ops.permutation).
+import { describe, resolveDevice, type DeviceSpec } from '../device';
+import { native } from '../native';
+import { defaultGenerator } from '../random';
+import { Tensor } from '../tensor';
+import type { Dataset } from './dataset';
+import { deviceData } from './device-data';
+
+/** Options for {@link DataLoader}. */
+export interface DataLoaderOptions {
+  /** Samples per batch (default 64). */
+  batchSize?: number;
+  /** Reshuffle every epoch (default false). */
+  shuffle?: boolean;
+  /** Seed of the shuffle (default: drawn from the generator that manualSeed seeds). */
+  seed?: number;
+  /** Drop the last batch when it is smaller than batchSize (default false: keep it). */
+  dropLast?: boolean;
+  /** Where batches are built (default 'cpu'). */
+  device?: DeviceSpec;
+}
+
+/** One batch: x float32 [B, features] normalised, y int32 [B]. */
+export interface Batch {
+  x: Tensor;
+  y: Tensor;
+}
+
+/** Iterates a dataset in batches; each `for…of` is one epoch. */
+export class DataLoader implements Iterable<Batch> {
+  readonly dataset: Dataset;
+  readonly batchSize: number;
+  readonly shuffle: boolean;
+  readonly seed: number;
+  readonly dropLast: boolean;
+  readonly device: string;
+  private epoch = 0;
+
+  constructor(dataset: Dataset, options: DataLoaderOptions = {}) {
+    this.dataset = dataset;
+    const { batchSize = 64, shuffle = false, dropLast = false } = options;
+    if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be an integer >= 1, got ${describe(batchSize)}`);
+    if (typeof shuffle !== 'boolean') throw new TypeError(`shuffle must be a boolean, got ${describe(shuffle)}`);
+    if (typeof dropLast !== 'boolean') throw new TypeError(`dropLast must be a boolean, got ${describe(dropLast)}`);
+    const seed = options.seed ?? defaultGenerator.nextUint32();
+    if (!Number.isSafeInteger(seed) || seed < 0) throw new RangeError(`seed must be a non-negative safe integer, got ${describe(seed)}`);
+    this.batchSize = batchSize;
+    this.shuffle = shuffle;
+    this.seed = seed;
+    this.dropLast = dropLast;
+    this.device = resolveDevice(options.device ?? 'cpu');
+  }
+
+  /** Batches per epoch. */
+  get length(): number {
+    const n = this.dataset.length;
+    return this.dropLast ? Math.floor(n / this.batchSize) : Math.ceil(n / this.batchSize);
+  }
+
+  *[Symbol.iterator](): Iterator<Batch> {
+    const n = this.dataset.length;
+    const order = this.shuffle ? native.ops.permutation(n, this.seed, this.epoch) : Int32Array.from({ length: n }, (_, i) => i);
+    this.epoch++;
+    const { images, labels } = deviceData(this.dataset, this.device);
+    for (let start = 0; start < n; start += this.batchSize) {
+      const end = Math.min(start + this.batchSize, n);
+      if (end - start < this.batchSize && this.dropLast) return;
+      const { x, y } = native.ops.gatherBatch(images, labels, order.subarray(start, end), this.dataset.scale, this.dataset.shift);
+      yield { x: new Tensor(x), y: new Tensor(y) };
+    }
+  }
+}

@@ -1,0 +1,82 @@
+// The differentiable ops behind the nn modules. Each calls one native op forward and records a
+// GradFn whose backward calls native ops too: no tensor math happens in JavaScript.
+import { native } from './native';
+import { isGradEnabled, Tensor } from './tensor';
+
+function requireTensor(value: unknown, what: string): Tensor {
+  if (!(value instanceof Tensor)) throw new TypeError(`${what} must be a Tensor, got ${value === null ? 'null' : typeof value}`);
+  return value;
+}
+
+/**
+ * y = x·Wᵀ + b, then ReLU when `relu` (fused into the GEMM's epilogue).
+ * x: [B, in] float32, weight: [out, in], bias: [out] → y: [B, out].
+ * Backward accumulates into weight.grad / bias.grad (as PyTorch does) and returns dx.
+ */
+export function linear(x: Tensor, weight: Tensor, bias: Tensor | null, relu = false): Tensor {
+  requireTensor(x, 'input');
+  const y = new Tensor(native.ops.linear(x.native, weight.native, bias ? bias.native : null, relu));
+  const needsGrad = x.requiresGrad || weight.requiresGrad || (bias?.requiresGrad ?? false);
+  if (!isGradEnabled() || !needsGrad) return y;
+  y.requiresGrad = true;
+  y.gradFn = {
+    inputs: [x],
+    backward(gradOutput) {
+      const dy = gradOutput as Tensor;
+      const dyPre = relu ? new Tensor(native.ops.reluBackward(dy.native, y.native)) : dy;
+      try {
+        // One native call accumulates into both grads: a missing one starts at zero when the other exists.
+        const accumulate = weight.grad !== null || (bias?.grad ?? null) !== null;
+        const fresh = (p: Tensor): Tensor =>
+          new Tensor(accumulate ? native.Tensor.zeros([...p.shape], 'float32', p.device) : native.Tensor.empty([...p.shape], 'float32', p.device));
+        weight.grad ??= fresh(weight);
+        if (bias) bias.grad ??= fresh(bias);
+        const dx = native.ops.linearBackward(x.native, weight.native, dyPre.native, weight.grad.native,
+          bias?.grad?.native ?? null, accumulate, x.requiresGrad || x.gradFn !== null);
+        return [dx ? new Tensor(dx) : null];
+      } finally {
+        if (dyPre !== dy) dyPre.dispose();
+      }
+    },
+  };
+  return y;
+}
+
+/** max(x, 0). */
+export function relu(x: Tensor): Tensor {
+  requireTensor(x, 'input');
+  const y = new Tensor(native.ops.relu(x.native));
+  if (!isGradEnabled() || !(x.requiresGrad || x.gradFn)) return y;
+  y.requiresGrad = true;
+  y.gradFn = {
+    inputs: [x],
+    backward: (gradOutput) => [new Tensor(native.ops.reluBackward((gradOutput as Tensor).native, y.native))],
+  };
+  return y;
+}
+
+/**
+ * Mean softmax cross-entropy of logits [B, C] against int32 labels [B] (one native pass gives the
+ * loss and dlogits). Returns a one-element CPU tensor; its backward feeds dlogits to the logits.
+ */
+export function crossEntropy(logits: Tensor, labels: Tensor): Tensor {
+  requireTensor(logits, 'logits');
+  requireTensor(labels, 'labels');
+  const wantGrad = isGradEnabled() && (logits.requiresGrad || logits.gradFn !== null);
+  const { loss, dlogits } = native.ops.softmaxCrossEntropy(logits.native, labels.native, wantGrad);
+  if (!Number.isFinite(loss)) {
+    dlogits?.dispose();
+    throw new RangeError(`cross-entropy loss is ${loss}: the logits hold NaN or infinite values`);
+  }
+  const out = new Tensor(new native.Tensor(new Float32Array([loss]), [1], 'cpu'));
+  if (!wantGrad || !dlogits) return out;
+  out.requiresGrad = true;
+  out.gradFn = { inputs: [logits], backward: () => [new Tensor(dlogits)] };
+  return out;
+}
+
+/** Row-wise softmax of a 2-D tensor: class probabilities from logits. */
+export function softmax(x: Tensor): Tensor {
+  requireTensor(x, 'input');
+  return new Tensor(native.ops.softmax(x.native));
+}

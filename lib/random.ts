@@ -1,0 +1,57 @@
+// The seeded generator behind parameter initialisation (nn.Linear) and default shuffle seeds.
+
+/** A small, fast, seedable generator (sfc32): the same sequence on every platform. */
+export class Generator {
+  private a = 0;
+  private b = 0;
+  private c = 0;
+  private d = 0;
+
+  constructor(seed: number) {
+    this.seed(seed);
+  }
+
+  /** Restarts the sequence from `seed` (any safe integer). */
+  seed(seed: number): void {
+    if (!Number.isSafeInteger(seed)) throw new TypeError(`seed must be a safe integer, got ${String(seed)}`);
+    const lo = seed >>> 0;
+    const hi = Math.floor(seed / 2 ** 32) >>> 0;
+    this.a = 0x9e3779b9;
+    this.b = lo;
+    this.c = hi;
+    this.d = 1;
+    for (let i = 0; i < 16; i++) this.nextUint32();
+  }
+
+  /** A uniform 32-bit unsigned integer. */
+  nextUint32(): number {
+    const t = (((this.a + this.b) | 0) + this.d) | 0;
+    this.d = (this.d + 1) | 0;
+    this.a = this.b ^ (this.b >>> 9);
+    this.b = (this.c + (this.c << 3)) | 0;
+    this.c = (this.c << 21) | (this.c >>> 11);
+    this.c = (this.c + t) | 0;
+    return t >>> 0;
+  }
+
+  /** n float32 values uniform in [low, high). */
+  uniform(n: number, low: number, high: number): Float32Array {
+    const out = new Float32Array(n);
+    const span = high - low;
+    for (let i = 0; i < n; i++) out[i] = low + span * ((this.nextUint32() >>> 8) / 16777216);
+    return out;
+  }
+}
+
+const DEFAULT_SEED = 0x5eed;
+
+/** The process-wide generator used when no other is given. */
+export const defaultGenerator = new Generator(DEFAULT_SEED);
+
+/**
+ * Seeds the default generator, like `torch.manual_seed`: parameter initialisation that follows is
+ * reproducible.
+ */
+export function manualSeed(seed: number): void {
+  defaultGenerator.seed(seed);
+}

@@ -1,0 +1,240 @@
+// Tensor: a handle on a native buffer plus what autograd needs (grad, the op that made it).
+import { describe, resolveDevice, type DeviceSpec } from './device';
+import { native } from './native';
+import type { DTypeName, NativeTensor, TypedArray } from './native-types';
+
+/** Element types: 'float32' (default), 'int32' (labels, indices) and 'uint8' (raw images). */
+export type DType = DTypeName;
+
+/**
+ * How a tensor was computed: its inputs and the function that maps the gradient of the output to
+ * the gradients of the inputs (null where an input needs none).
+ * @internal
+ */
+export interface GradFn {
+  inputs: Tensor[];
+  backward(gradOutput: Tensor | null): (Tensor | null)[];
+}
+
+let gradEnabled = true;
+
+/** Whether ops record the graph for backward() (off inside {@link noGrad}). */
+export function isGradEnabled(): boolean {
+  return gradEnabled;
+}
+
+/** Runs `fn` without recording gradients, like `torch.no_grad()`. */
+export function noGrad<T>(fn: () => T): T {
+  const previous = gradEnabled;
+  gradEnabled = false;
+  try {
+    return fn();
+  } finally {
+    gradEnabled = previous;
+  }
+}
+
+/** An n-dimensional array on a device, PyTorch-style. Create one with {@link tensor}. */
+export class Tensor {
+  /** @internal */
+  native: NativeTensor;
+  /** Whether backward() computes a gradient for this tensor. */
+  requiresGrad: boolean;
+  /** The accumulated gradient after backward(), same shape and device. */
+  grad: Tensor | null = null;
+  /** @internal */
+  gradFn: GradFn | null = null;
+
+  /** @internal */
+  constructor(handle: NativeTensor, requiresGrad = false) {
+    this.native = handle;
+    this.requiresGrad = requiresGrad;
+  }
+
+  /** The size of each dimension. */
+  get shape(): readonly number[] {
+    return this.native.shape;
+  }
+  get dtype(): DType {
+    return this.native.dtype;
+  }
+  /** 'cpu' or 'cuda:N'. */
+  get device(): string {
+    return this.native.device;
+  }
+  /** Number of elements. */
+  get size(): number {
+    return this.native.shape.reduce((a, b) => a * b, 1);
+  }
+  get disposed(): boolean {
+    return this.native.disposed;
+  }
+
+  /** A host copy of the contents, row-major. */
+  toArray(): TypedArray {
+    return this.native.toArray();
+  }
+
+  /** The value of a one-element tensor. */
+  item(): number {
+    if (this.size !== 1) throw new RangeError(`item() needs a tensor of one element, got shape [${this.shape.join(', ')}]`);
+    return this.toArray()[0];
+  }
+
+  /** A copy on `device` ('cpu', 'cuda', 'cuda:N', 'auto'). Gradients are not carried. */
+  to(device: DeviceSpec): Tensor {
+    return new Tensor(this.native.to(resolveDevice(device)), this.requiresGrad);
+  }
+
+  /** The index of the largest value in each row of a 2-D float tensor: int32 [rows]. */
+  argmax(): Tensor {
+    return new Tensor(native.ops.argmax(this.native));
+  }
+
+  /** Frees the native memory now instead of at garbage collection. Safe to call twice. */
+  dispose(): void {
+    this.native.dispose();
+    this.grad?.dispose();
+    this.grad = null;
+    this.gradFn = null;
+  }
+
+  /**
+   * Back-propagates from this one-element tensor (a loss): every tensor it depends on with
+   * requiresGrad gets `.grad` accumulated, as in PyTorch. The graph is freed afterwards.
+   */
+  backward(): void {
+    if (this.size !== 1) {
+      throw new RangeError(`backward() needs a one-element tensor such as a loss, got shape [${this.shape.join(', ')}]`);
+    }
+    if (!this.gradFn) throw new Error('backward(): this tensor does not depend on anything that requires a gradient');
+    runBackward(this);
+  }
+}
+
+// Visits the graph in reverse topological order, passing each node's output gradient to its
+// gradFn; leaves accumulate into .grad. Intermediate gradients are freed as soon as they are used.
+function runBackward(root: Tensor): void {
+  const order: Tensor[] = [];
+  const seen = new Set<Tensor>();
+  const visit = (t: Tensor): void => {
+    if (seen.has(t)) return;
+    seen.add(t);
+    for (const input of t.gradFn?.inputs ?? []) visit(input);
+    order.push(t);
+  };
+  visit(root);
+  const pending = new Map<Tensor, Tensor>();
+  for (let i = order.length - 1; i >= 0; i--) {
+    const node = order[i];
+    const fn = node.gradFn;
+    if (!fn) continue;
+    const gradOut = pending.get(node) ?? null;
+    pending.delete(node);
+    const grads = fn.backward(gradOut);
+    gradOut?.dispose();
+    node.gradFn = null;
+    fn.inputs.forEach((input, k) => {
+      const g = grads[k];
+      if (!g) return;
+      if (input.gradFn) {
+        if (pending.has(input)) throw new Error('backward(): a tensor used twice in one graph is not supported yet');
+        pending.set(input, g);
+      } else if (input.requiresGrad) {
+        if (input.grad) throw new Error('backward(): accumulation into an existing leaf gradient must happen in the op');
+        input.grad = g;
+      } else {
+        g.dispose();
+      }
+    });
+  }
+}
+
+/** Nested number arrays accepted by {@link tensor}. */
+export type NestedArray = number | readonly NestedArray[];
+
+/** Options for {@link tensor}. */
+export interface TensorOptions {
+  /** The shape; inferred from nested arrays, else [length]. */
+  shape?: readonly number[];
+  /** Element type; inferred from a typed array, else 'float32'. */
+  dtype?: DType;
+  device?: DeviceSpec;
+  requiresGrad?: boolean;
+}
+
+/**
+ * Creates a tensor from numbers, nested arrays or a typed array (copied).
+ * @example tensor([[1, 2], [3, 4]]); tensor(new Uint8Array(784 * 64), { shape: [64, 784] })
+ */
+export function tensor(data: NestedArray | TypedArray | readonly number[], options: TensorOptions = {}): Tensor {
+  if (options === null || typeof options !== 'object') throw new TypeError(`tensor options must be an object, got ${describe(options)}`);
+  let flat: ArrayLike<number>;
+  let shape: number[];
+  if (ArrayBuffer.isView(data)) {
+    if (!(data instanceof Float32Array || data instanceof Int32Array || data instanceof Uint8Array)) {
+      throw new TypeError(`tensor data must be numbers, nested arrays, Float32Array, Int32Array or Uint8Array, got ${describe(data)}`);
+    }
+    flat = data;
+    shape = [data.length];
+  } else if (typeof data === 'number' || Array.isArray(data)) {
+    ({ flat, shape } = flatten(data as NestedArray));
+  } else {
+    throw new TypeError(`tensor data must be numbers, nested arrays or a typed array, got ${describe(data)}`);
+  }
+  if (options.shape !== undefined) {
+    if (!Array.isArray(options.shape)) throw new TypeError(`shape must be an array of sizes, got ${describe(options.shape)}`);
+    shape = [...options.shape];
+  }
+  const dtype: DType = options.dtype ?? (data instanceof Int32Array ? 'int32' : data instanceof Uint8Array ? 'uint8' : 'float32');
+  const typed = toTyped(flat, dtype);
+  const device = resolveDevice(options.device ?? 'cpu');
+  return new Tensor(new native.Tensor(typed, shape, device), options.requiresGrad ?? false);
+}
+
+/** A float32 tensor of zeros. */
+export function zeros(shape: readonly number[], options: { dtype?: DType; device?: DeviceSpec } = {}): Tensor {
+  return new Tensor(native.Tensor.zeros([...shape], options.dtype ?? 'float32', resolveDevice(options.device ?? 'cpu')));
+}
+
+function toTyped(flat: ArrayLike<number>, dtype: DType): TypedArray {
+  if (dtype === 'float32') return flat instanceof Float32Array ? flat : Float32Array.from(flat);
+  const [Ctor, lo, hi] = dtype === 'int32' ? [Int32Array, -(2 ** 31), 2 ** 31 - 1] as const
+    : dtype === 'uint8' ? [Uint8Array, 0, 255] as const
+    : (() => { throw new TypeError(`dtype must be 'float32', 'int32' or 'uint8', got ${describe(dtype)}`); })();
+  if (flat instanceof Ctor) return flat;
+  const out = new Ctor(flat.length);
+  for (let i = 0; i < flat.length; i++) {
+    const v = flat[i];
+    if (!Number.isInteger(v) || v < lo || v > hi) {
+      throw new RangeError(`element ${i} is ${v}, not a ${dtype} value in [${lo}, ${hi}]`);
+    }
+    out[i] = v;
+  }
+  return out;
+}
+
+function flatten(data: NestedArray): { flat: number[]; shape: number[] } {
+  const shape: number[] = [];
+  let level: NestedArray = data;
+  while (Array.isArray(level)) {
+    shape.push(level.length);
+    level = (level as readonly NestedArray[])[0];
+  }
+  if (shape.length === 0) shape.push(1);
+  const flat: number[] = [];
+  const walk = (node: NestedArray, depth: number, path: string): void => {
+    if (typeof node === 'number') {
+      if (depth !== shape.length && !(shape.length === 1 && depth === 0)) throw new RangeError(`ragged nested array at ${path}`);
+      flat.push(node);
+      return;
+    }
+    if (!Array.isArray(node)) throw new TypeError(`tensor data at ${path} must be a number or an array, got ${describe(node)}`);
+    if (node.length !== shape[depth]) {
+      throw new RangeError(`ragged nested array at ${path}: expected ${shape[depth]} elements, got ${node.length}`);
+    }
+    node.forEach((child, i) => walk(child as NestedArray, depth + 1, `${path}[${i}]`));
+  };
+  walk(data, 0, 'data');
+  return { flat, shape };
+}

@@ -1,0 +1,249 @@
+// Trainer: fits an nn.Sequential of Linear/ReLU layers with CrossEntropyLoss and SGD through the
+// native fused driver, off the JavaScript thread.
+import type { Dataset } from './data/dataset';
+import { deviceData } from './data/device-data';
+import { describe } from './device';
+import { native } from './native';
+import type { NativeDriver, NativeLayer, NativeProgress } from './native-types';
+import { CrossEntropyLoss } from './nn/loss';
+import { Linear } from './nn/linear';
+import { ReLU } from './nn/relu';
+import { Sequential } from './nn/sequential';
+import { SGD } from './optim/sgd';
+import { defaultGenerator } from './random';
+
+/** What a Trainer trains with. */
+export interface TrainerOptions {
+  optimizer: SGD;
+  loss: CrossEntropyLoss;
+}
+
+/** Progress inside an epoch, delivered to onBatchEnd (throttled to about 10 a second). */
+export interface BatchProgress {
+  /** 1-based epoch. */
+  epoch: number;
+  /** Steps done in this epoch. */
+  step: number;
+  stepsPerEpoch: number;
+  /** Mean loss over the epoch so far. */
+  loss: number;
+  /** Training accuracy over the epoch so far. */
+  accuracy: number;
+  samplesPerSecond: number;
+  /** Seconds since the epoch began. */
+  seconds: number;
+}
+
+/** One finished epoch. */
+export interface EpochRecord {
+  epoch: number;
+  loss: number;
+  accuracy: number;
+  /** Loss and accuracy on the validation set (null without one). */
+  valLoss: number | null;
+  valAccuracy: number | null;
+  samplesPerSecond: number;
+  seconds: number;
+}
+
+/** What fit() resolves to. */
+export interface History {
+  epochs: EpochRecord[];
+}
+
+/** Options for {@link Trainer.fit}. */
+export interface FitOptions {
+  /** Default 1. */
+  epochs?: number;
+  /** Default 64. */
+  batchSize?: number;
+  /** Reshuffle every epoch (default true). */
+  shuffle?: boolean;
+  /** Seed of the shuffle (default: drawn from the generator manualSeed seeds). */
+  seed?: number;
+  /** Drop the last partial batch (default false). */
+  dropLast?: boolean;
+  /** Evaluated after every epoch. */
+  validation?: Dataset;
+  /** Aborting stops training at the next step boundary; fit rejects with an AbortError. */
+  signal?: AbortSignal;
+  onBatchEnd?: (progress: BatchProgress) => void;
+  onEpochEnd?: (record: EpochRecord) => void;
+}
+
+/** Loss and accuracy over a dataset. */
+export interface Evaluation {
+  loss: number;
+  accuracy: number;
+}
+
+/**
+ * Trains a model with the fused native driver: whole SGD steps run natively on a worker thread
+ * (the event loop stays free); progress arrives as callbacks on the JS thread.
+ */
+export class Trainer {
+  readonly model: Sequential;
+  readonly optimizer: SGD;
+  readonly loss: CrossEntropyLoss;
+  private driver: NativeDriver | null = null;
+  private driverKey: unknown[] = [];
+
+  constructor(model: Sequential, options: TrainerOptions) {
+    if (!(model instanceof Sequential)) throw new TypeError(`Trainer needs an nn.Sequential of Linear and ReLU layers, got ${describe(model)}`);
+    if (!options || !(options.optimizer instanceof SGD)) throw new TypeError(`Trainer options.optimizer must be an optim.SGD, got ${describe(options?.optimizer)}`);
+    if (!(options.loss instanceof CrossEntropyLoss)) throw new TypeError(`Trainer options.loss must be an nn.CrossEntropyLoss, got ${describe(options.loss)}`);
+    this.model = model;
+    this.optimizer = options.optimizer;
+    this.loss = options.loss;
+    this.layers(); // fails early on an unsupported model
+  }
+
+  /** Trains for `epochs` epochs; resolves to the per-epoch history. */
+  async fit(dataset: Dataset, options: FitOptions = {}): Promise<History> {
+    const opts = checkFitOptions(dataset, options);
+    if (opts.signal?.aborted) throw abortError();
+    const device = this.model.device;
+    const train = deviceData(dataset, device);
+    const validation = opts.validation ? deviceData(opts.validation, device) : null;
+    const driver = this.nativeDriver();
+    const stepsPerEpoch = Math.ceil(dataset.length / opts.batchSize);
+    const onAbort = (): void => driver.abort();
+    opts.signal?.addEventListener('abort', onAbort);
+    const onProgress = (p: NativeProgress): void => {
+      if (p.kind === 'epoch') {
+        opts.onEpochEnd?.(epochRecord(p as unknown as EpochRecord));
+      } else {
+        opts.onBatchEnd?.({ epoch: p.epoch, step: p.step, stepsPerEpoch: p.stepsPerEpoch, loss: p.loss, accuracy: p.accuracy,
+          samplesPerSecond: p.samplesPerSecond, seconds: p.seconds });
+      }
+    };
+    try {
+      const epochs = await driver.fit({
+        images: train.images, labels: train.labels, epochs: opts.epochs, batchSize: opts.batchSize, shuffle: opts.shuffle,
+        seed: opts.seed, dropLast: opts.dropLast, scale: dataset.scale, shift: dataset.shift, validation,
+        progressEvery: Math.max(1, Math.min(100, Math.floor(stepsPerEpoch / 20))),
+      }, onProgress);
+      return { epochs: epochs.map(epochRecord) };
+    } catch (err) {
+      if ((err as { code?: string }).code === 'ABORT_ERR') throw abortError();
+      throw err;
+    } finally {
+      opts.signal?.removeEventListener('abort', onAbort);
+      this.optimizer.momentumInitialized.fill(driver.momentumInitialized);
+    }
+  }
+
+  /** Mean loss and accuracy of the model over `dataset`, computed natively off the JS thread. */
+  async evaluate(dataset: Dataset, options: { batchSize?: number } = {}): Promise<Evaluation> {
+    checkDataset(dataset, 'dataset');
+    const batchSize = options.batchSize ?? 1000;
+    if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be an integer >= 1, got ${describe(batchSize)}`);
+    const data = deviceData(dataset, this.model.device);
+    return this.nativeDriver().evaluate(data.images, data.labels, batchSize, dataset.scale, dataset.shift);
+  }
+
+  // The model as the driver's layer list: Linear layers, each optionally followed by a ReLU.
+  private layers(): { linear: Linear; relu: boolean }[] {
+    const out: { linear: Linear; relu: boolean }[] = [];
+    this.model.layers.forEach((m, i) => {
+      if (m instanceof Linear) {
+        if (!m.bias) throw new TypeError(`Trainer: layer ${i} is a Linear without bias, which the fused driver does not support`);
+        out.push({ linear: m, relu: false });
+      } else if (m instanceof ReLU && out.length > 0 && !out[out.length - 1].relu && this.model.layers[i - 1] instanceof Linear) {
+        out[out.length - 1].relu = true;
+      } else {
+        throw new TypeError(`Trainer: layer ${i} (${m.constructor.name}) is not supported; use Linear layers, each optionally followed by one ReLU`);
+      }
+    });
+    if (out.length === 0) throw new TypeError('Trainer: the model has no Linear layer');
+    const params = new Set(this.model.parameters());
+    if (this.optimizer.params.length !== params.size || this.optimizer.params.some((p) => !params.has(p))) {
+      throw new TypeError("Trainer: the optimizer must hold exactly the model's parameters");
+    }
+    return out;
+  }
+
+  // The native driver for the current parameters, buffers and options (rebuilt when any changes).
+  private nativeDriver(): NativeDriver {
+    const layers: NativeLayer[] = this.layers().map(({ linear, relu }) => ({
+      weight: linear.weight.native, bias: (linear.bias as Linear['weight']).native, relu,
+    }));
+    const order = this.model.parameters();
+    const optIndex = order.map((p) => this.optimizer.params.indexOf(p));
+    const momentum = this.optimizer.options.momentum !== 0;
+    const momentumBuffers = optIndex.map((i) => (momentum ? this.optimizer.buffer(i) : null));
+    const key = [...layers.flatMap((l) => [l.weight, l.bias, l.relu]), ...momentumBuffers, JSON.stringify(this.optimizer.options)];
+    if (!this.driver || key.length !== this.driverKey.length || key.some((k, i) => k !== this.driverKey[i])) {
+      this.driver = new native.Driver({
+        layers, momentumBuffers, sgd: { ...this.optimizer.options },
+        momentumInitialized: momentum && optIndex.every((i) => this.optimizer.momentumInitialized[i]),
+      });
+      this.driverKey = key;
+    }
+    return this.driver;
+  }
+}
+
+function epochRecord(r: EpochRecord): EpochRecord {
+  return { epoch: r.epoch, loss: r.loss, accuracy: r.accuracy, valLoss: r.valLoss ?? null, valAccuracy: r.valAccuracy ?? null,
+    samplesPerSecond: r.samplesPerSecond, seconds: r.seconds };
+}
+
+function abortError(): Error {
+  return new DOMException('training was aborted', 'AbortError');
+}
+
+function checkDataset(d: unknown, what: string): void {
+  const ok = typeof d === 'object' && d !== null && (d as Dataset).images instanceof Uint8Array && (d as Dataset).labels instanceof Uint8Array;
+  if (!ok) throw new TypeError(`${what} must be a Dataset (e.g. from datasets.mnist()), got ${describe(d)}`);
+}
+
+interface CheckedFitOptions {
+  epochs: number;
+  batchSize: number;
+  shuffle: boolean;
+  seed: number;
+  dropLast: boolean;
+  validation?: Dataset;
+  signal?: AbortSignal;
+  onBatchEnd?: (p: BatchProgress) => void;
+  onEpochEnd?: (r: EpochRecord) => void;
+}
+
+function checkFitOptions(dataset: Dataset, o: FitOptions): CheckedFitOptions {
+  checkDataset(dataset, 'dataset');
+  if (o === null || typeof o !== 'object') throw new TypeError(`fit options must be an object, got ${describe(o)}`);
+  const int = (name: string, v: unknown, fallback: number, min: number, max: number): number => {
+    const x = v === undefined ? fallback : v;
+    if (typeof x !== 'number' || !Number.isInteger(x)) throw new TypeError(`fit ${name} must be an integer, got ${describe(x)}`);
+    if (x < min || x > max) throw new RangeError(`fit ${name} must be in [${min}, ${max}], got ${x}`);
+    return x;
+  };
+  const bool = (name: string, v: unknown, fallback: boolean): boolean => {
+    const x = v === undefined ? fallback : v;
+    if (typeof x !== 'boolean') throw new TypeError(`fit ${name} must be a boolean, got ${describe(x)}`);
+    return x;
+  };
+  const fn = <T>(name: string, v: T | undefined): T | undefined => {
+    if (v !== undefined && typeof v !== 'function') throw new TypeError(`fit ${name} must be a function, got ${describe(v)}`);
+    return v;
+  };
+  if (o.validation !== undefined) checkDataset(o.validation, 'fit validation');
+  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw new TypeError(`fit signal must be an AbortSignal, got ${describe(o.signal)}`);
+  const batchSize = int('batchSize', o.batchSize, 64, 1, 1 << 20);
+  const dropLast = bool('dropLast', o.dropLast, false);
+  if (dataset.length < batchSize && dropLast) {
+    throw new RangeError(`fit: the dataset has ${dataset.length} samples, fewer than one batch of ${batchSize}, and dropLast is set`);
+  }
+  return {
+    epochs: int('epochs', o.epochs, 1, 1, 1_000_000),
+    batchSize,
+    shuffle: bool('shuffle', o.shuffle, true),
+    seed: int('seed', o.seed, defaultGenerator.nextUint32(), 0, Number.MAX_SAFE_INTEGER),
+    dropLast,
+    validation: o.validation,
+    signal: o.signal,
+    onBatchEnd: fn('onBatchEnd', o.onBatchEnd),
+    onEpochEnd: fn('onEpochEnd', o.onEpochEnd),
+  };
+}
