@@ -49,8 +49,12 @@ export class SGD {
   /** Updates every parameter that has a gradient, in one native call per group of equal state. */
   step(): void {
     const useMomentum = this.options.momentum !== 0;
-    for (const first of [true, false]) {
-      const idx = this.params.map((_, i) => i).filter((i) => this.params[i].grad && (!useMomentum || this.momentumInitialized[i] !== first));
+    const withGrad = this.params.map((_, i) => i).filter((i) => this.params[i].grad);
+    // Without momentum one group; with it, params on their first step (buffer = gradient) apart.
+    const groups: [boolean, number[]][] = useMomentum
+      ? [[true, withGrad.filter((i) => !this.momentumInitialized[i])], [false, withGrad.filter((i) => this.momentumInitialized[i])]]
+      : [[false, withGrad]];
+    for (const [first, idx] of groups) {
       if (idx.length === 0) continue;
       const bufs = idx.map((i) => (useMomentum ? this.buffer(i) : null));
       native.ops.sgdStep(idx.map((i) => this.params[i].native), idx.map((i) => (this.params[i].grad as Parameter).native),
