@@ -1,0 +1,57 @@
+// `tinynn eval`: the test-set loss and accuracy of saved 784-128-10 MLP weights.
+import { describeOptions, parseArgs } from '../args';
+import { chooseDevice, DATA_OPTION, DEVICE_OPTION, type Command } from '../command';
+import { loss, percent, seconds } from '../format';
+import type { DeviceSpec } from '../../index';
+
+const OPTIONS = {
+  model: { kind: 'string', valueName: 'FILE', description: 'weights saved by tinynn train --save (safetensors)', required: true },
+  device: DEVICE_OPTION,
+  data: DATA_OPTION,
+} as const;
+
+const SYNOPSIS = 'tinynn eval --model FILE [options]';
+
+function help(): string {
+  return `Usage: ${SYNOPSIS}\n\n` +
+    'Loads 784-128-10 MLP weights (the names and shapes of PyTorch\'s nn.Sequential state_dict)\n' +
+    'and reports their loss and accuracy on the MNIST test set.\n\n' +
+    `Options:\n${describeOptions(OPTIONS)}\n`;
+}
+
+async function run(argv: readonly string[]): Promise<number> {
+  const parsed = parseArgs(argv, OPTIONS);
+  if (parsed.help) {
+    process.stdout.write(help());
+    return 0;
+  }
+  const o = parsed.options;
+  // Loaded here, not at the top, so that --help and usage errors work without the native addon.
+  const { nn, optim, Trainer, datasets, load, backends } = await import('../../index');
+  const model = new nn.Sequential(new nn.Linear(784, 128), new nn.ReLU(), new nn.Linear(128, 10));
+  model.to(chooseDevice(o.device, backends()) as DeviceSpec);
+  try {
+    await load(model, o.model);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`model file ${o.model} does not exist`);
+    throw err;
+  }
+  const { test } = await datasets.mnist({ dir: o.data });
+  // The Trainer wants an optimizer even to evaluate; this one is never stepped.
+  const optimizer = new optim.SGD(model.parameters(), { lr: 1 });
+  const trainer = new Trainer(model, { optimizer, loss: new nn.CrossEntropyLoss() });
+  const started = performance.now();
+  const result = await trainer.evaluate(test);
+  const elapsed = (performance.now() - started) / 1000;
+  process.stdout.write(`test loss ${loss(result.loss)}  test accuracy ${percent(result.accuracy)}  ` +
+    `(${test.length} samples on ${model.device}, ${seconds(elapsed)})\n`);
+  return 0;
+}
+
+/** `tinynn eval`. */
+export const evalCommand: Command = {
+  name: 'eval',
+  summary: 'evaluate saved weights on the MNIST test set',
+  synopsis: SYNOPSIS,
+  run,
+};

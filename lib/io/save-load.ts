@@ -1,0 +1,111 @@
+// Model weights to and from safetensors files, under PyTorch's state_dict names ('0.weight',
+// '0.bias', '2.weight', …) so the same file loads in PyTorch with load_state_dict.
+import { promises as fs } from 'fs';
+import { writeFileAtomic } from './atomic-write';
+import { decodeSafetensors, encodeSafetensors, float32Data, Float32Entry } from './safetensors';
+
+/** What save/load need of a tensor: its shape, element type and a host copy of its data. */
+export interface StateTensor {
+  readonly shape: readonly number[];
+  readonly dtype: string;
+  toArray(): ArrayLike<number>;
+}
+
+/** A float32 tensor as read from a file, ready for {@link Loadable.loadStateDict}. */
+export interface LoadedTensor {
+  shape: number[];
+  data: Float32Array;
+}
+
+/** A model whose parameters can be listed by name (nn.Module). */
+export interface Saveable {
+  stateDict(): Record<string, StateTensor>;
+}
+
+/** A model that can also take new parameter values (nn.Module). */
+export interface Loadable extends Saveable {
+  /** Replaces every parameter; validates names and shapes first and changes nothing on mismatch. */
+  loadStateDict(state: Record<string, LoadedTensor>): void;
+}
+
+function shapeText(shape: readonly number[]): string {
+  return `[${shape.join(',')}]`;
+}
+
+/** Rethrows `err` with the file named in front, keeping its class (TypeError, RangeError…). */
+function withFile(file: string, err: unknown): Error {
+  if (!(err instanceof Error)) return new Error(`${file}: ${String(err)}`);
+  const ErrorType = err instanceof TypeError ? TypeError : err instanceof RangeError ? RangeError : Error;
+  return new ErrorType(`${file}: ${err.message}`, { cause: err });
+}
+
+/**
+ * Saves the model's parameters to `path` as a safetensors file (F32, little-endian), atomically:
+ * an interrupted save leaves any previous file at `path` intact.
+ *
+ * @example
+ * await save(model, 'mnist.safetensors');
+ * // PyTorch: model.load_state_dict(safetensors.torch.load_file('mnist.safetensors'))
+ * @throws TypeError when a parameter is not float32; the file system's error when writing fails.
+ */
+export async function save(model: Saveable, path: string): Promise<void> {
+  const entries: Record<string, Float32Entry> = {};
+  for (const [name, tensor] of Object.entries(model.stateDict())) {
+    if (tensor.dtype !== 'float32') {
+      throw new TypeError(`save ${path}: expected parameter '${name}' to be float32, got ${tensor.dtype}`);
+    }
+    const data = tensor.toArray();
+    entries[name] = { shape: [...tensor.shape], data: data instanceof Float32Array ? data : Float32Array.from(data) };
+  }
+  // 'pt' tells Hugging Face tooling that the names and layouts are PyTorch's.
+  await writeFileAtomic(path, encodeSafetensors(entries, { format: 'pt' }));
+}
+
+/**
+ * The problems that stop `file` from loading into a model with parameters `expected`: missing
+ * and unexpected names, shape mismatches, dtypes other than F32. Empty when it fits.
+ */
+function mismatches(expected: Record<string, StateTensor>, found: Map<string, { dtype: string; shape: number[] }>): string[] {
+  const problems: string[] = [];
+  for (const [name, tensor] of Object.entries(expected)) {
+    const entry = found.get(name);
+    if (!entry) {
+      problems.push(`missing tensor '${name}' (shape ${shapeText(tensor.shape)})`);
+    } else if (entry.dtype !== 'F32') {
+      problems.push(`tensor '${name}' has dtype ${entry.dtype}, expected F32`);
+    } else if (shapeText(entry.shape) !== shapeText(tensor.shape)) {
+      problems.push(`tensor '${name}': shape ${shapeText(tensor.shape)} expected, ${shapeText(entry.shape)} found`);
+    }
+  }
+  for (const name of found.keys()) {
+    if (!(name in expected)) problems.push(`unexpected tensor '${name}'`);
+  }
+  return problems;
+}
+
+/**
+ * Loads parameters saved by {@link save} (or by PyTorch's safetensors `save_file` from a
+ * state_dict with the same names and shapes) into `model`. The whole file is read, decoded and
+ * checked against the model before anything is changed: on any error the model is untouched.
+ *
+ * @throws the file system's error when `path` cannot be read; TypeError/RangeError naming `path`
+ *   when the file is not valid safetensors; Error naming `path` and listing every problem when
+ *   the tensors do not match the model (missing or unexpected names, shapes, dtypes).
+ */
+export async function load(model: Loadable, path: string): Promise<void> {
+  const buf = await fs.readFile(path);
+  const { tensors } = decodeSafetensors(buf, path);
+  const problems = mismatches(model.stateDict(), tensors);
+  if (problems.length > 0) {
+    throw new Error(`${path} does not fit the model: ${problems.join('; ')}`);
+  }
+  const state: Record<string, LoadedTensor> = {};
+  for (const [name, tensor] of tensors) {
+    state[name] = { shape: tensor.shape, data: float32Data(tensor, `${path}: tensor '${name}'`) };
+  }
+  try {
+    model.loadStateDict(state);
+  } catch (err) {
+    throw withFile(path, err);
+  }
+}
