@@ -14,7 +14,8 @@ import { defaultGenerator } from './random';
 
 /** What a Trainer trains with. */
 export interface TrainerOptions {
-  optimizer: SGD;
+  /** Required by fit(); evaluate() needs none. */
+  optimizer?: SGD;
   loss: CrossEntropyLoss;
 }
 
@@ -83,17 +84,20 @@ export interface Evaluation {
  */
 export class Trainer {
   readonly model: Sequential;
-  readonly optimizer: SGD;
+  readonly optimizer: SGD | null;
   readonly loss: CrossEntropyLoss;
   private driver: NativeDriver | null = null;
   private driverKey: unknown[] = [];
 
   constructor(model: Sequential, options: TrainerOptions) {
     if (!(model instanceof Sequential)) throw new TypeError(`Trainer needs an nn.Sequential of Linear and ReLU layers, got ${describe(model)}`);
-    if (!options || !(options.optimizer instanceof SGD)) throw new TypeError(`Trainer options.optimizer must be an optim.SGD, got ${describe(options?.optimizer)}`);
+    if (!options || typeof options !== 'object') throw new TypeError(`Trainer options must be an object, got ${describe(options)}`);
+    if (options.optimizer !== undefined && !(options.optimizer instanceof SGD)) {
+      throw new TypeError(`Trainer options.optimizer must be an optim.SGD, got ${describe(options.optimizer)}`);
+    }
     if (!(options.loss instanceof CrossEntropyLoss)) throw new TypeError(`Trainer options.loss must be an nn.CrossEntropyLoss, got ${describe(options.loss)}`);
     this.model = model;
-    this.optimizer = options.optimizer;
+    this.optimizer = options.optimizer ?? null;
     this.loss = options.loss;
     this.layers(); // fails early on an unsupported model
   }
@@ -101,6 +105,8 @@ export class Trainer {
   /** Trains for `epochs` epochs; resolves to the per-epoch history. */
   async fit(dataset: Dataset, options: FitOptions = {}): Promise<History> {
     const opts = checkFitOptions(dataset, options);
+    const optimizer = this.optimizer;
+    if (!optimizer) throw new TypeError('Trainer.fit needs options.optimizer (an optim.SGD) given to the Trainer');
     if (opts.signal?.aborted) throw abortError();
     const device = this.model.device;
     const train = deviceData(dataset, device);
@@ -129,7 +135,7 @@ export class Trainer {
       throw err;
     } finally {
       opts.signal?.removeEventListener('abort', onAbort);
-      this.optimizer.momentumInitialized.fill(driver.momentumInitialized);
+      optimizer.momentumInitialized.fill(driver.momentumInitialized);
     }
   }
 
@@ -157,7 +163,8 @@ export class Trainer {
     });
     if (out.length === 0) throw new TypeError('Trainer: the model has no Linear layer');
     const params = new Set(this.model.parameters());
-    if (this.optimizer.params.length !== params.size || this.optimizer.params.some((p) => !params.has(p))) {
+    const opt = this.optimizer;
+    if (opt && (opt.params.length !== params.size || opt.params.some((p) => !params.has(p)))) {
       throw new TypeError("Trainer: the optimizer must hold exactly the model's parameters");
     }
     return out;
@@ -168,15 +175,16 @@ export class Trainer {
     const layers: NativeLayer[] = this.layers().map(({ linear, relu }) => ({
       weight: linear.weight.native, bias: (linear.bias as Linear['weight']).native, relu,
     }));
-    const order = this.model.parameters();
-    const optIndex = order.map((p) => this.optimizer.params.indexOf(p));
-    const momentum = this.optimizer.options.momentum !== 0;
-    const momentumBuffers = optIndex.map((i) => (momentum ? this.optimizer.buffer(i) : null));
-    const key = [...layers.flatMap((l) => [l.weight, l.bias, l.relu]), ...momentumBuffers, JSON.stringify(this.optimizer.options)];
+    const opt = this.optimizer;
+    const sgd = opt ? { ...opt.options } : { lr: 0, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false };
+    const optIndex = opt ? this.model.parameters().map((p) => opt.params.indexOf(p)) : [];
+    const momentum = sgd.momentum !== 0;
+    const momentumBuffers = this.model.parameters().map((_, k) => (opt && momentum ? opt.buffer(optIndex[k]) : null));
+    const key = [...layers.flatMap((l) => [l.weight, l.bias, l.relu]), ...momentumBuffers, JSON.stringify(sgd)];
     if (!this.driver || key.length !== this.driverKey.length || key.some((k, i) => k !== this.driverKey[i])) {
       this.driver = new native.Driver({
-        layers, momentumBuffers, sgd: { ...this.optimizer.options },
-        momentumInitialized: momentum && optIndex.every((i) => this.optimizer.momentumInitialized[i]),
+        layers, momentumBuffers, sgd,
+        momentumInitialized: opt !== null && momentum && optIndex.every((i) => opt.momentumInitialized[i]),
       });
       this.driverKey = key;
     }

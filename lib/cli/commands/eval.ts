@@ -27,7 +27,7 @@ async function run(argv: readonly string[]): Promise<number> {
   }
   const o = parsed.options;
   // Loaded here, not at the top, so that --help and usage errors work without the native addon.
-  const { nn, optim, Trainer, datasets, load, backends } = await import('../../index');
+  const { nn, Trainer, datasets, load, backends } = await import('../../index');
   const model = new nn.Sequential(new nn.Linear(784, 128), new nn.ReLU(), new nn.Linear(128, 10));
   model.to(chooseDevice(o.device, backends()) as DeviceSpec);
   try {
@@ -37,9 +37,7 @@ async function run(argv: readonly string[]): Promise<number> {
     throw err;
   }
   const { test } = await datasets.mnist({ dir: o.data });
-  // The Trainer wants an optimizer even to evaluate; this one is never stepped.
-  const optimizer = new optim.SGD(model.parameters(), { lr: 1 });
-  const trainer = new Trainer(model, { optimizer, loss: new nn.CrossEntropyLoss() });
+  const trainer = new Trainer(model, { loss: new nn.CrossEntropyLoss() });
   const started = performance.now();
   const result = await trainer.evaluate(test);
   const elapsed = (performance.now() - started) / 1000;
