@@ -102,6 +102,31 @@ class Backend {
   virtual void gather_batch(const uint8_t* images, const uint8_t* labels, int features,
                             const int32_t* indices, int rows, float scale, float shift, float* x,
                             int32_t* y) = 0;
+
+  // The tail of a training step in one call: the last Linear layer with softmax cross-entropy,
+  // forward and backward. h [rows, in] is that layer's input. When h_bias is given, h holds the
+  // previous layer's pre-activation and is first updated in place to act(h + h_bias) (act = ReLU
+  // when relu_input): that layer's epilogue rides along. Then
+  //   logits [rows, out] = h·Wᵀ + b;  *loss, dlogits [rows, out], *correct: as softmax_xent
+  //   dW [out, in] = dlogitsᵀ·h;  db [out] = Σ_rows dlogits                (both overwritten)
+  //   dh [rows, in] = dlogits·W, zeroed where h <= 0 when relu_input       (skipped when null)
+  //   dh_bias [in] = Σ_rows dh: the previous layer's bias gradient         (skipped when null)
+  // logits and dlogits are required. This default runs the separate ops; CUDA fuses all of it
+  // into one kernel when W fits in shared memory.
+  virtual void linear_xent_step(float* h, const float* h_bias, bool relu_input, const float* W,
+                                const float* b, const int32_t* labels, int rows, int in, int out,
+                                float* logits, float* dlogits, float* loss, int32_t* correct,
+                                float* dW, float* db, float* dh, float* dh_bias) {
+    if (h_bias) bias_relu(h, h_bias, rows, in, relu_input);
+    gemm(false, true, rows, out, in, 1.f, h, in, W, in, 0.f, logits, out, GemmEpilogue{b, false});
+    softmax_xent(logits, labels, rows, out, loss, dlogits, correct);
+    gemm(true, false, out, in, rows, 1.f, dlogits, out, h, in, 0.f, dW, in, GemmEpilogue{});
+    bias_grad(dlogits, rows, out, db, false);
+    if (!dh) return;
+    gemm(false, false, rows, in, out, 1.f, dlogits, out, W, in, 0.f, dh, in, GemmEpilogue{});
+    if (relu_input) relu_backward(dh, h, dh, static_cast<size_t>(rows) * in);
+    if (dh_bias) bias_grad(dh, rows, in, dh_bias, false);
+  }
 };
 
 }  // namespace tinynn

@@ -103,18 +103,33 @@ void TrainingDriver::enqueue_step(Workspace& ws, const DriverDataset& data, int 
   const size_t L = model_.layers.size();
   be.gather_batch(static_cast<const uint8_t*>(data.images->data()), static_cast<const uint8_t*>(data.labels->data()),
                   data.features, ws.order.get() + first, rows, scale, shift, ws.x.get(), ws.y.get());
-  enqueue_forward(ws, rows);
-  const int classes = model_.layers.back().out;
-  be.softmax_xent(ws.acts[L - 1].get(), ws.y.get(), rows, classes, ws.step_loss.get() + step, ws.grads[L - 1].get(),
-                  ws.correct.get());
-  // Backward: grads[l] holds dLoss/dacts[l] (already through the ReLU of layer l).
-  for (size_t l = L; l-- > 0;) {
+  // Forward through the hidden layers; the last hidden layer's bias and ReLU ride in the head call.
+  const float* input = ws.x.get();
+  for (size_t l = 0; l + 1 < L; ++l) {
     const DriverLayer& layer = model_.layers[l];
-    const float* input = l == 0 ? ws.x.get() : ws.acts[l - 1].get();
+    const bool in_head = l + 2 == L;
+    be.gemm(false, true, rows, layer.out, layer.in, 1.f, input, layer.in, static_cast<const float*>(layer.weight->data()),
+            layer.in, 0.f, ws.acts[l].get(), layer.out,
+            in_head ? GemmEpilogue{} : GemmEpilogue{static_cast<const float*>(layer.bias->data()), layer.relu});
+    input = ws.acts[l].get();
+  }
+  // The head: last Linear + softmax cross-entropy, its backward, and the hidden layer's dh and db.
+  const DriverLayer& last = model_.layers[L - 1];
+  const DriverLayer* hidden = L >= 2 ? &model_.layers[L - 2] : nullptr;
+  be.linear_xent_step(L >= 2 ? ws.acts[L - 2].get() : ws.x.get(),
+                      hidden ? static_cast<const float*>(hidden->bias->data()) : nullptr, hidden && hidden->relu,
+                      static_cast<const float*>(last.weight->data()), static_cast<const float*>(last.bias->data()),
+                      ws.y.get(), rows, last.in, last.out, ws.acts[L - 1].get(), ws.grads[L - 1].get(),
+                      ws.step_loss.get() + step, ws.correct.get(), ws.dw[L - 1].get(), ws.db[L - 1].get(),
+                      hidden ? ws.grads[L - 2].get() : nullptr, hidden ? ws.db[L - 2].get() : nullptr);
+  // Backward through the hidden layers: grads[l] holds dLoss/dacts[l], already through its ReLU.
+  for (size_t l = L - 1; l-- > 0;) {
+    const DriverLayer& layer = model_.layers[l];
+    const float* layer_input = l == 0 ? ws.x.get() : ws.acts[l - 1].get();
     // dW [out, in] = gradsᵀ [out, rows] · input [rows, in]
-    be.gemm(true, false, layer.out, layer.in, rows, 1.f, ws.grads[l].get(), layer.out, input, layer.in, 0.f,
+    be.gemm(true, false, layer.out, layer.in, rows, 1.f, ws.grads[l].get(), layer.out, layer_input, layer.in, 0.f,
             ws.dw[l].get(), layer.in, GemmEpilogue{});
-    be.bias_grad(ws.grads[l].get(), rows, layer.out, ws.db[l].get(), false);
+    if (l + 2 != L) be.bias_grad(ws.grads[l].get(), rows, layer.out, ws.db[l].get(), false);
     if (l == 0) break;  // the input needs no gradient
     // grads[l-1] [rows, in] = grads[l] [rows, out] · W [out, in], then through layer l-1's ReLU
     be.gemm(false, false, rows, layer.in, layer.out, 1.f, ws.grads[l].get(), layer.out,

@@ -62,6 +62,15 @@ export interface NativeOps {
   /** Mean softmax cross-entropy of logits [B, C] against int32 labels [B]. */
   softmaxCrossEntropy(logits: NativeTensor, labels: NativeTensor, wantGrad: boolean):
     { loss: number; correct: number; dlogits: NativeTensor | null };
+  /**
+   * The fused tail of a training step: h ← act(h + hBias) in place when hBias is given, then the
+   * last Linear layer, softmax cross-entropy and its backward (see Backend::linear_xent_step).
+   */
+  linearXentStep(h: NativeTensor, hBias: NativeTensor | null, reluInput: boolean, w: NativeTensor, b: NativeTensor,
+                 labels: NativeTensor, wantDh: boolean): {
+    loss: number; correct: number; logits: NativeTensor; dlogits: NativeTensor; dw: NativeTensor; db: NativeTensor;
+    dh: NativeTensor | null; dhBias: NativeTensor | null;
+  };
   softmax(x: NativeTensor): NativeTensor;
   /** int32 [B]: the first index of each row's maximum. */
   argmax(x: NativeTensor): NativeTensor;

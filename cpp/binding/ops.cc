@@ -194,6 +194,62 @@ Napi::Value softmax_cross_entropy(const Napi::CallbackInfo& info) {
   });
 }
 
+// linearXentStep(h [B,in], hBias [in] | null, reluInput, w [out,in], b [out], labels int32 [B], wantDh)
+//   → { loss, correct, logits, dlogits, dw, db, dh | null, dhBias | null }; h is updated in place to
+//   act(h + hBias) when hBias is given. The fused tail of a training step (Backend::linear_xent_step).
+Napi::Value linear_xent_step(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guard(env, [&]() -> Napi::Value {
+    TensorData& h = read_tensor(info[0], "h", DType::F32, 2);
+    bool has_h_bias = !info[1].IsNull() && !info[1].IsUndefined();
+    bool relu_input = read_bool(info[2], "reluInput");
+    TensorData& w = read_tensor(info[3], "weight", DType::F32, 2);
+    TensorData& b = read_tensor(info[4], "bias", DType::F32, 1);
+    TensorData& labels = read_tensor(info[5], "labels", DType::I32, 1);
+    bool want_dh = read_bool(info[6], "wantDh");
+    for (const TensorData* t : {&w, &b, &labels}) require_same_device(h, "h", *t, "the other operands");
+    int B = dim(h, 0), in = dim(h, 1), out = dim(w, 0);
+    if (dim(w, 1) != in) shape_error("linearXentStep: weight", "[out, " + std::to_string(in) + "]", w);
+    if (dim(b, 0) != out) shape_error("linearXentStep: bias", "[" + std::to_string(out) + "]", b);
+    if (dim(labels, 0) != B) shape_error("linearXentStep: labels", "[" + std::to_string(B) + "]", labels);
+    const float* h_bias = nullptr;
+    if (has_h_bias) {
+      TensorData& hb = read_tensor(info[1], "hBias", DType::F32, 1);
+      require_same_device(h, "h", hb, "hBias");
+      if (dim(hb, 0) != in) shape_error("linearXentStep: hBias", "[" + std::to_string(in) + "]", hb);
+      h_bias = hb.ptr<float>();
+    }
+    check_labels(labels, out);
+    Backend& be = h.backend();
+    TensorData scalars = make_tensor(be, {2}, DType::F32);  // [loss, correct-as-int32]
+    be.zero(scalars.storage->data(), scalars.storage->bytes());
+    TensorData logits = make_tensor(be, {B, out}, DType::F32), dlogits = make_tensor(be, {B, out}, DType::F32);
+    TensorData dw = make_tensor(be, w.shape, DType::F32), db = make_tensor(be, b.shape, DType::F32);
+    TensorData dh, dh_bias;
+    if (want_dh) dh = make_tensor(be, h.shape, DType::F32);
+    if (want_dh && has_h_bias) dh_bias = make_tensor(be, {in}, DType::F32);
+    float* loss_ptr = scalars.ptr<float>();
+    be.linear_xent_step(h.ptr<float>(), h_bias, relu_input, w.ptr<float>(), b.ptr<float>(), labels.ptr<int32_t>(), B,
+                        in, out, logits.ptr<float>(), dlogits.ptr<float>(), loss_ptr,
+                        reinterpret_cast<int32_t*>(loss_ptr + 1), dw.ptr<float>(), db.ptr<float>(),
+                        want_dh ? dh.ptr<float>() : nullptr, dh_bias.storage ? dh_bias.ptr<float>() : nullptr);
+    float host[2];
+    be.download(host, loss_ptr, sizeof(host));
+    int32_t correct;
+    std::memcpy(&correct, &host[1], sizeof(correct));
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("loss", Napi::Number::New(env, host[0]));
+    o.Set("correct", Napi::Number::New(env, correct));
+    o.Set("logits", TensorWrap::wrap(env, std::move(logits)));
+    o.Set("dlogits", TensorWrap::wrap(env, std::move(dlogits)));
+    o.Set("dw", TensorWrap::wrap(env, std::move(dw)));
+    o.Set("db", TensorWrap::wrap(env, std::move(db)));
+    o.Set("dh", dh.storage ? Napi::Value(TensorWrap::wrap(env, std::move(dh))) : env.Null());
+    o.Set("dhBias", dh_bias.storage ? Napi::Value(TensorWrap::wrap(env, std::move(dh_bias))) : env.Null());
+    return o;
+  });
+}
+
 Napi::Value softmax(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guard(env, [&]() -> Napi::Value {
@@ -313,6 +369,7 @@ Napi::Object define_ops(Napi::Env env) {
   ops.Set("reluBackward", Napi::Function::New(env, relu_backward, "reluBackward"));
   ops.Set("biasGrad", Napi::Function::New(env, bias_grad, "biasGrad"));
   ops.Set("softmaxCrossEntropy", Napi::Function::New(env, softmax_cross_entropy, "softmaxCrossEntropy"));
+  ops.Set("linearXentStep", Napi::Function::New(env, linear_xent_step, "linearXentStep"));
   ops.Set("softmax", Napi::Function::New(env, softmax, "softmax"));
   ops.Set("argmax", Napi::Function::New(env, argmax, "argmax"));
   ops.Set("sgdStep", Napi::Function::New(env, sgd_step, "sgdStep"));

@@ -1,0 +1,72 @@
+// The SGD step over every parameter tensor in one launch: the tensors travel by value in the
+// kernel's argument block (up to kSgdTensors of them, ~600 bytes) and the grid strides over their
+// concatenation, so the 4 tensors of the MNIST net (101 770 floats) cost one launch, not four.
+#include "cuda/check.h"
+#include "cuda/kernels.h"
+#include "cuda/launch_shape.cuh"
+
+namespace tinynn::gpu {
+namespace {
+
+constexpr int kSgdTensors = 16;
+
+struct SgdArgs {
+  float* param[kSgdTensors];
+  const float* grad[kSgdTensors];
+  float* momentum_buf[kSgdTensors];
+  size_t end[kSgdTensors];  // exclusive prefix end of tensor t in the concatenation
+  int count;
+  float lr, momentum, dampening, weight_decay;
+  bool nesterov, first_step;
+};
+
+// PyTorch's torch.optim.SGD, operation for operation as the CPU backend does it.
+__global__ void sgd_kernel(const __grid_constant__ SgdArgs a) {
+  const size_t total = a.end[a.count - 1];
+  int t = 0;
+  for (size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; i < total;
+       i += static_cast<size_t>(gridDim.x) * blockDim.x) {
+    while (i >= a.end[t]) ++t;  // i only grows, so t only moves forward
+    const size_t j = i - (t ? a.end[t - 1] : 0);
+    float* p = a.param[t] + j;
+    float g = a.grad[t][j];
+    if (a.weight_decay != 0.f) g += a.weight_decay * *p;
+    if (a.momentum != 0.f) {
+      float* m = a.momentum_buf[t] + j;
+      const float buf = a.first_step ? g : a.momentum * *m + (1.f - a.dampening) * g;
+      *m = buf;
+      g = a.nesterov ? g + a.momentum * buf : buf;
+    }
+    *p -= a.lr * g;
+  }
+}
+
+}  // namespace
+
+void launch_sgd_update(cudaStream_t stream, const SgdTensor* tensors, int count,
+                       const SgdConfig& config, bool first_step) {
+  for (int first = 0; first < count; first += kSgdTensors) {
+    SgdArgs a{};
+    a.lr = config.lr;
+    a.momentum = config.momentum;
+    a.dampening = config.dampening;
+    a.weight_decay = config.weight_decay;
+    a.nesterov = config.nesterov;
+    a.first_step = first_step;
+    size_t total = 0;
+    const int last = count - first < kSgdTensors ? count : first + kSgdTensors;
+    for (int t = first; t < last; ++t) {
+      if (tensors[t].n == 0) continue;
+      a.param[a.count] = tensors[t].param;
+      a.grad[a.count] = tensors[t].grad;
+      a.momentum_buf[a.count] = tensors[t].momentum_buf;
+      total += tensors[t].n;
+      a.end[a.count++] = total;
+    }
+    if (a.count == 0) continue;
+    sgd_kernel<<<blocks_for(total), kThreads, 0, stream>>>(a);
+    check_launch("sgd_update kernel launch");
+  }
+}
+
+}  // namespace tinynn::gpu

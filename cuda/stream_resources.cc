@@ -1,0 +1,86 @@
+#include "cuda/stream_resources.h"
+
+#include <cstdlib>
+#include <cstring>
+
+#include "cuda/capture_lock.h"
+#include "cuda/check.h"
+#include "cuda/current_device.h"
+
+namespace tinynn::gpu {
+namespace {
+
+// cuBLAS's guidance for a user workspace: 32 MiB on Hopper and newer, 4 MiB before.
+size_t cublas_workspace_bytes(int device) {
+  int major = 0;
+  check_cuda(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device),
+             "cudaDeviceGetAttribute(ComputeCapabilityMajor)");
+  return (major >= 9 ? 32u : 4u) << 20;
+}
+
+// fp32 GEMMs by default (CUBLAS_DEFAULT_MATH never uses TF32 for sgemm); TINYNN_TF32=1 lets
+// cuBLAS round the inputs to TF32 on tensor cores: faster on Ampere and newer, ~1e-3 relative.
+cublasMath_t math_mode() {
+  const char* tf32 = std::getenv("TINYNN_TF32");
+  return tf32 && std::strcmp(tf32, "1") == 0 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH;
+}
+
+}  // namespace
+
+StreamResources::StreamResources(int device, const CublasApi& cublas) : device_(device), api_(cublas) {
+  make_current(device);
+  try {
+    std::lock_guard<std::mutex> no_capture_meanwhile(capture_lock());  // released before release()
+    // Non-blocking: no implicit ordering with the legacy default stream (which nothing here uses).
+    check_cuda(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreateWithFlags");
+    check_cublas(api_.create(&handle_), "cublasCreate_v2");
+    // SetStream first: it resets the handle to cuBLAS's own workspace pool.
+    check_cublas(api_.set_stream(handle_, stream_), "cublasSetStream_v2");
+    const size_t workspace_bytes = cublas_workspace_bytes(device);
+    check_cuda(cudaMalloc(&workspace_, workspace_bytes), "cudaMalloc(cuBLAS workspace)");
+    check_cublas(api_.set_workspace(handle_, workspace_, workspace_bytes), "cublasSetWorkspace_v2");
+    check_cublas(api_.set_math_mode(handle_, math_mode()), "cublasSetMathMode");
+
+    // One allocation for both scratches; the doubles come first in each, so they are aligned.
+    check_cuda(cudaMalloc(&scratch_, kXentScratchBytes + kHeadScratchBytes), "cudaMalloc(reduction scratch)");
+    char* base = static_cast<char*>(scratch_);
+    xent_.loss_partials = reinterpret_cast<double*>(base);
+    xent_.hit_partials = reinterpret_cast<int32_t*>(base + kXentMaxBlocks * sizeof(double));
+    xent_.ticket = reinterpret_cast<unsigned*>(base + kXentMaxBlocks * (sizeof(double) + sizeof(int32_t)));
+    base += kXentScratchBytes;  // a multiple of 8
+    head_.loss_partials = reinterpret_cast<double*>(base);
+    head_.hit_partials = reinterpret_cast<int32_t*>(base + kHeadMaxBlocks * sizeof(double));
+    head_.partials = reinterpret_cast<float*>(base + kHeadMaxBlocks * (sizeof(double) + sizeof(int32_t)));
+    head_.ticket = reinterpret_cast<unsigned*>(base + kHeadScratchBytes - 16);
+    // The tickets start at zero; each kernel's last block puts its ticket back to zero.
+    check_cuda(cudaMemsetAsync(scratch_, 0, kXentScratchBytes + kHeadScratchBytes, stream_),
+               "cudaMemsetAsync(reduction scratch)");
+  } catch (...) {
+    release();
+    throw;
+  }
+}
+
+StreamResources::~StreamResources() { release(); }
+
+void StreamResources::release() noexcept {
+  // Teardown never throws and may run at process exit after the runtime has unloaded: every
+  // status is ignored. Pending work finishes first, so nothing still reads the buffers.
+  try {
+    make_current(device_);
+  } catch (...) {
+    return;
+  }
+  if (stream_) cudaStreamSynchronize(stream_);
+  std::lock_guard<std::mutex> no_capture_meanwhile(capture_lock());
+  if (handle_) api_.destroy(handle_);
+  if (workspace_) cudaFree(workspace_);
+  if (scratch_) cudaFree(scratch_);
+  if (stream_) cudaStreamDestroy(stream_);
+  cudaGetLastError();
+  stream_ = nullptr;
+  handle_ = nullptr;
+  workspace_ = scratch_ = nullptr;
+}
+
+}  // namespace tinynn::gpu

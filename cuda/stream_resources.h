@@ -1,0 +1,41 @@
+// Everything one queue of work owns on its device: a non-blocking stream, a cuBLAS handle bound
+// to it with a workspace of its own (so cuBLAS never allocates while a graph is being captured),
+// and the scratch of the cross-block reductions of softmax_xent and the fused head. A backend and every recording made on
+// it share one (shared_ptr), so a graph never outlives the stream and buffers it launches into.
+#pragma once
+#include <cublas_v2.h>
+#include <cuda_runtime_api.h>
+
+#include "cuda/cublas_loader.h"
+#include "cuda/kernels.h"
+
+namespace tinynn::gpu {
+
+class StreamResources {
+ public:
+  StreamResources(int device, const CublasApi& cublas);
+  ~StreamResources();
+  StreamResources(const StreamResources&) = delete;
+  StreamResources& operator=(const StreamResources&) = delete;
+
+  int device() const { return device_; }
+  cudaStream_t stream() const { return stream_; }
+  cublasHandle_t cublas() const { return handle_; }
+  const CublasApi& api() const { return api_; }
+  const XentScratch& xent() const { return xent_; }
+  const HeadScratch& head() const { return head_; }
+
+ private:
+  void release() noexcept;
+
+  int device_;
+  const CublasApi& api_;
+  cudaStream_t stream_ = nullptr;
+  cublasHandle_t handle_ = nullptr;
+  void* workspace_ = nullptr;
+  void* scratch_ = nullptr;
+  XentScratch xent_{};
+  HeadScratch head_{};
+};
+
+}  // namespace tinynn::gpu

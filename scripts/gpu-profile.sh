@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Per-kernel device times of the fused training step on a GPU machine, from Nsight Compute:
+#   . .gpu/env.sh && bash scripts/gpu-profile.sh
+# Runs tests/gpu/profile-steps.mjs (2 epochs of 20 steps) at batch 64 and 512 under ncu and prints
+# each kernel's mean duration; logs go to $OUT (else ./gpu-check-out).
+set -uo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+out=${OUT:-$root/gpu-check-out}
+mkdir -p "$out"
+export TINYNN_ADDON=${TINYNN_ADDON:-build/Release/tinynn.node}
+ncu=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu /usr/local/cuda/bin/ncu 2>/dev/null | head -n 1)
+[ -n "$ncu" ] || { echo "ncu not found"; exit 3; }
+for batch in 64 512; do
+  echo "== batch $batch"
+  node tests/gpu/profile-steps.mjs "$batch" 20 | tee "$out/profile-$batch-plain.log"
+  timeout 120 "$ncu" --clock-control none --metrics gpu__time_duration.sum --print-summary per-kernel \
+    node tests/gpu/profile-steps.mjs "$batch" 20 > "$out/profile-$batch.log" 2>&1
+  grep -v '^==PROF==' "$out/profile-$batch.log" | grep -E '^  [^ ]|gpu__time_duration' | head -40
+done

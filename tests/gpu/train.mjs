@@ -1,0 +1,135 @@
+// Trains the 784-128-10 MLP on MNIST on the GPU through the public API (dist/), then times epochs.
+//   node tests/gpu/train.mjs [--timing-only] [--out results.json]
+// Needs dist/ (compiled TypeScript), the addon and MNIST (.gz or raw IDX) in $TINYNN_MNIST_DIR;
+// no node_modules. $TINYNN_DIST points at another dist/ (a dry run against a private build).
+// TINYNN_TRAIN_DEVICE=cpu runs the same script on the CPU (a dry run where there is no GPU).
+// --timing-only skips the training checks (for timing the same code under another setting, e.g.
+// TINYNN_CUDA_FUSED_HEAD=0 or TINYNN_TF32=1). Exit code: 0 passed, 1 a check failed, 2 CUDA unavailable.
+import * as fs from 'fs';
+import * as path from 'path';
+import { outFile, repoRoot, require } from './load-addon.mjs';
+
+const out = outFile();
+const device = process.env.TINYNN_TRAIN_DEVICE === 'cpu' ? 'cpu' : 'cuda';
+const timingOnly = process.argv.includes('--timing-only');
+const settings = ['TINYNN_CUDA_FUSED_HEAD', 'TINYNN_TF32'].filter((k) => process.env[k] !== undefined).map((k) => `${k}=${process.env[k]}`);
+const report = { device, settings: settings.join(' ') || 'default', timingOnly, backends: null, checks: [], accuracyRun: null,
+  timings: [], passed: 0, failed: 0 };
+const save = () => out && fs.writeFileSync(out, JSON.stringify(report, null, 2) + '\n');
+
+const tinynn = require(path.resolve(repoRoot, process.env.TINYNN_DIST || 'dist', 'index.js'));
+const { nn, optim, Trainer, datasets, backends, manualSeed } = tinynn;
+
+report.backends = backends();
+console.log('backends():', JSON.stringify(report.backends));
+if (device === 'cuda' && !report.backends.cuda) {
+  report.unavailable = report.backends.reason;
+  console.log(`CUDA unavailable: ${report.backends.reason}`);
+  save();
+  process.exit(2);
+}
+
+function check(name, ok, detail) {
+  report.checks.push({ name, ok: !!ok, detail });
+  console.log(`${ok ? 'ok  ' : 'FAIL'} ${name}: ${detail}`);
+}
+
+// One failing step is recorded and never stops the next.
+async function step(name, fn) {
+  try {
+    await fn();
+  } catch (e) {
+    check(name, false, `threw ${e?.constructor?.name ?? 'error'}: ${e?.message ?? e}`);
+  }
+}
+
+function mlp(seed) {
+  manualSeed(seed);
+  return new nn.Sequential(new nn.Linear(784, 128), new nn.ReLU(), new nn.Linear(128, 10)).to(device);
+}
+
+function trainer(model) {
+  const optimizer = new optim.SGD(model.parameters(), { lr: 0.1, momentum: 0.9 });
+  return new Trainer(model, { optimizer, loss: new nn.CrossEntropyLoss() });
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+let mnist = null;
+await step('load MNIST', async () => {
+  const t0 = performance.now();
+  mnist = await datasets.mnist({ dir: process.env.TINYNN_MNIST_DIR });
+  const loaded = `${mnist.train.length} train + ${mnist.test.length} test images in ${((performance.now() - t0) / 1000).toFixed(2)} s`;
+  if (timingOnly) console.log(`MNIST: ${loaded}`);
+  else check('MNIST loaded', mnist.train.length === 60000 && mnist.test.length === 10000, loaded);
+});
+
+if (mnist) {
+  const { train, test } = mnist;
+  let trained = null;
+
+  // 5 epochs at batch 64 with the test set as validation: >= 97 % test accuracy.
+  if (!timingOnly) await step('train 5 epochs', async () => {
+    const model = mlp(1);
+    const t0 = performance.now();
+    const history = await trainer(model).fit(train, { epochs: 5, batchSize: 64, seed: 7, validation: test });
+    const wall = (performance.now() - t0) / 1000;
+    const last = history.epochs[history.epochs.length - 1];
+    report.accuracyRun = { epochs: history.epochs, wallSeconds: +wall.toFixed(3) };
+    for (const e of history.epochs) {
+      console.log(`  epoch ${e.epoch}: loss ${e.loss.toFixed(4)} acc ${(100 * e.accuracy).toFixed(2)} % ` +
+        `val ${(100 * e.valAccuracy).toFixed(2)} % (${(1000 * e.seconds).toFixed(1)} ms)`);
+    }
+    check('test accuracy >= 97 %', last.valAccuracy >= 0.97, `${(100 * last.valAccuracy).toFixed(2)} % after 5 epochs at batch 64`);
+    check('loss falls every epoch', history.epochs.every((e, i) => i === 0 || e.loss < history.epochs[i - 1].loss),
+      history.epochs.map((e) => e.loss.toFixed(4)).join(' > '));
+    trained = model;
+  });
+
+  // The trained weights move to the CPU intact: the CPU evaluates them to the same accuracy.
+  if (!timingOnly) await step('device move', async () => {
+    if (!trained || device === 'cpu') return;
+    const onDevice = await trainer(trained).evaluate(test);
+    trained.to('cpu');
+    const onCpu = await trainer(trained).evaluate(test);
+    check('weights move to the cpu intact', Math.abs(onDevice.accuracy - onCpu.accuracy) <= 1e-3 &&
+      Math.abs(onDevice.loss - onCpu.loss) <= 1e-4 * Math.max(1, onCpu.loss),
+      `${device} ${(100 * onDevice.accuracy).toFixed(2)} % loss ${onDevice.loss.toFixed(5)}, ` +
+      `cpu ${(100 * onCpu.accuracy).toFixed(2)} % loss ${onCpu.loss.toFixed(5)}`);
+  });
+
+  // Same seeds, same data, same GPU: bit-identical losses (fixed-order reductions, no float atomics).
+  if (!timingOnly) await step('reproducible', async () => {
+    const run = async () => (await trainer(mlp(3)).fit(train, { epochs: 1, batchSize: 64, seed: 11 })).epochs[0];
+    const a = await run();
+    const b = await run();
+    const same = a.loss === b.loss && a.accuracy === b.accuracy;
+    check('bit-reproducible training', same, same ? `two 1-epoch runs: loss ${a.loss.toFixed(6)} both, exactly`
+      : `loss ${a.loss} vs ${b.loss}, accuracy ${a.accuracy} vs ${b.accuracy}`);
+  });
+
+  // Epoch times: 5 epochs per batch size; the first two capture the CUDA graphs (the first has
+  // the momentum-initialising step on its own, so its chunks differ from later epochs'), the
+  // median of the last three is the number.
+  const targets = { 64: 0.015, 512: 0.003 };
+  for (const batchSize of [64, 512]) {
+    await step(`time batch ${batchSize}`, async () => {
+      const epochs = device === 'cpu' ? 1 : 5;
+      const history = await trainer(mlp(5)).fit(train, { epochs, batchSize, seed: 13 });
+      const seconds = history.epochs.map((e) => e.seconds);
+      const steady = device === 'cpu' ? seconds : seconds.slice(2);
+      const timing = { batchSize, epochSeconds: seconds, medianSeconds: median(steady),
+        stepsPerEpoch: Math.ceil(train.length / batchSize), target: device === 'cuda' ? targets[batchSize] : null };
+      timing.microsecondsPerStep = +(1e6 * timing.medianSeconds / timing.stepsPerEpoch).toFixed(2);
+      report.timings.push(timing);
+      console.log(`  batch ${batchSize}: epochs ${seconds.map((s) => (1000 * s).toFixed(2)).join(', ')} ms; ` +
+        `median ${(1000 * timing.medianSeconds).toFixed(2)} ms (${timing.microsecondsPerStep} us/step)`);
+    });
+  }
+}
+
+report.passed = report.checks.filter((c) => c.ok).length;
+report.failed = report.checks.length - report.passed;
+console.log(`train checks: ${report.passed} passed, ${report.failed} failed`);
+save();
+process.exit(report.failed ? 1 : 0);
