@@ -127,6 +127,44 @@ class Backend {
     if (relu_input) relu_backward(dh, h, dh, static_cast<size_t>(rows) * in);
     if (dh_bias) bias_grad(dh, rows, in, dh_bias, false);
   }
+
+  // linear_xent_step, then one SGD step (sgd_update's semantics) of the parameters whose complete
+  // gradients it has just computed and that nothing later in a training step reads: W with dW, b
+  // with db, and h_bias with dh_bias when both are given. *_momentum: the momentum buffers (null
+  // when config.momentum == 0). CUDA applies the updates in the fused kernel's final reduction.
+  virtual void linear_xent_sgd_step(float* h, float* h_bias, bool relu_input, float* W, float* b,
+                                    const int32_t* labels, int rows, int in, int out, float* logits,
+                                    float* dlogits, float* loss, int32_t* correct, float* dW, float* db,
+                                    float* dh, float* dh_bias, float* W_momentum, float* b_momentum,
+                                    float* h_bias_momentum, const SgdConfig& config, bool first_step) {
+    linear_xent_step(h, h_bias, relu_input, W, b, labels, rows, in, out, logits, dlogits, loss, correct,
+                     dW, db, dh, dh_bias);
+    const SgdTensor params[3] = {{W, dW, W_momentum, static_cast<size_t>(out) * in},
+                                 {b, db, b_momentum, static_cast<size_t>(out)},
+                                 {h_bias, dh_bias, h_bias_momentum, static_cast<size_t>(in)}};
+    sgd_update(params, h_bias && dh && dh_bias ? 3 : 2, config, first_step);
+  }
+
+  // The batch gather and the first Linear layer in one call: x [rows, features] and y [rows] as
+  // gather_batch, then h [rows, out] = x·Wᵀ (W [out, features]) followed by the epilogue (bias,
+  // ReLU; empty when they ride in a later call such as linear_xent_step's h_bias).
+  virtual void gather_linear(const uint8_t* images, const uint8_t* labels, int features,
+                             const int32_t* indices, int rows, float scale, float shift,
+                             const float* W, int out, const GemmEpilogue& epilogue, float* x,
+                             int32_t* y, float* h) {
+    gather_batch(images, labels, features, indices, rows, scale, shift, x, y);
+    gemm(false, true, rows, out, features, 1.f, x, features, W, features, 0.f, h, out, epilogue);
+  }
+
+  // A Linear layer's weight gradient and its SGD step in one call: dW [out, in] = dyᵀ·x
+  // (dy [rows, out], x [rows, in]; dW overwritten), then sgd_update of W with dW (W_momentum null
+  // when config.momentum == 0). For the layer whose W nothing later in the step reads.
+  virtual void linear_grad_sgd(const float* dy, const float* x, int rows, int in, int out, float* dW,
+                               float* W, float* W_momentum, const SgdConfig& config, bool first_step) {
+    gemm(true, false, out, in, rows, 1.f, dy, out, x, in, 0.f, dW, in, GemmEpilogue{});
+    const SgdTensor param{W, dW, W_momentum, static_cast<size_t>(out) * in};
+    sgd_update(&param, 1, config, first_step);
+  }
 };
 
 }  // namespace tinynn

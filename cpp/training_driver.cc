@@ -101,55 +101,70 @@ void TrainingDriver::enqueue_step(Workspace& ws, const DriverDataset& data, int 
                                   float scale, float shift, bool first_sgd_step) {
   Backend& be = *backend_;
   const size_t L = model_.layers.size();
-  be.gather_batch(static_cast<const uint8_t*>(data.images->data()), static_cast<const uint8_t*>(data.labels->data()),
-                  data.features, ws.order.get() + first, rows, scale, shift, ws.x.get(), ws.y.get());
-  // Forward through the hidden layers; the last hidden layer's bias and ReLU ride in the head call.
+  auto weight = [&](size_t l) { return static_cast<float*>(model_.layers[l].weight->data()); };
+  auto bias = [&](size_t l) { return static_cast<float*>(model_.layers[l].bias->data()); };
+  // Momentum buffers: W of layer l at 2l, its bias at 2l + 1 (null when momentum is 0).
+  auto momentum = [&](size_t i) { return model_.momentum[i] ? static_cast<float*>(model_.momentum[i]->data()) : nullptr; };
+  const uint8_t* images = static_cast<const uint8_t*>(data.images->data());
+  const uint8_t* labels = static_cast<const uint8_t*>(data.labels->data());
+  const int32_t* order = ws.order.get() + first;
+
+  // Forward. The batch gather rides with the first layer's GEMM; the last hidden layer's bias and
+  // ReLU ride in the head call.
+  if (L == 1) {
+    be.gather_batch(images, labels, data.features, order, rows, scale, shift, ws.x.get(), ws.y.get());
+  }
   const float* input = ws.x.get();
   for (size_t l = 0; l + 1 < L; ++l) {
     const DriverLayer& layer = model_.layers[l];
-    const bool in_head = l + 2 == L;
-    be.gemm(false, true, rows, layer.out, layer.in, 1.f, input, layer.in, static_cast<const float*>(layer.weight->data()),
-            layer.in, 0.f, ws.acts[l].get(), layer.out,
-            in_head ? GemmEpilogue{} : GemmEpilogue{static_cast<const float*>(layer.bias->data()), layer.relu});
+    const GemmEpilogue epilogue = l + 2 == L ? GemmEpilogue{} : GemmEpilogue{bias(l), layer.relu};
+    if (l == 0) {
+      be.gather_linear(images, labels, data.features, order, rows, scale, shift, weight(0), layer.out, epilogue,
+                       ws.x.get(), ws.y.get(), ws.acts[0].get());
+    } else {
+      be.gemm(false, true, rows, layer.out, layer.in, 1.f, input, layer.in, weight(l), layer.in, 0.f,
+              ws.acts[l].get(), layer.out, epilogue);
+    }
     input = ws.acts[l].get();
   }
-  // The head: last Linear + softmax cross-entropy, its backward, and the hidden layer's dh and db.
+  // The head: last Linear + softmax cross-entropy, its backward, the hidden layer's dh and db, and
+  // the SGD step of the head's W and b and of the hidden layer's bias (nothing later reads them).
   const DriverLayer& last = model_.layers[L - 1];
   const DriverLayer* hidden = L >= 2 ? &model_.layers[L - 2] : nullptr;
-  be.linear_xent_step(L >= 2 ? ws.acts[L - 2].get() : ws.x.get(),
-                      hidden ? static_cast<const float*>(hidden->bias->data()) : nullptr, hidden && hidden->relu,
-                      static_cast<const float*>(last.weight->data()), static_cast<const float*>(last.bias->data()),
-                      ws.y.get(), rows, last.in, last.out, ws.acts[L - 1].get(), ws.grads[L - 1].get(),
-                      ws.step_loss.get() + step, ws.correct.get(), ws.dw[L - 1].get(), ws.db[L - 1].get(),
-                      hidden ? ws.grads[L - 2].get() : nullptr, hidden ? ws.db[L - 2].get() : nullptr);
+  be.linear_xent_sgd_step(L >= 2 ? ws.acts[L - 2].get() : ws.x.get(), hidden ? bias(L - 2) : nullptr,
+                          hidden && hidden->relu, weight(L - 1), bias(L - 1), ws.y.get(), rows, last.in, last.out,
+                          ws.acts[L - 1].get(), ws.grads[L - 1].get(), ws.step_loss.get() + step, ws.correct.get(),
+                          ws.dw[L - 1].get(), ws.db[L - 1].get(), hidden ? ws.grads[L - 2].get() : nullptr,
+                          hidden ? ws.db[L - 2].get() : nullptr, momentum(2 * (L - 1)), momentum(2 * (L - 1) + 1),
+                          hidden ? momentum(2 * (L - 2) + 1) : nullptr, model_.sgd, first_sgd_step);
   // Backward through the hidden layers: grads[l] holds dLoss/dacts[l], already through its ReLU.
+  // The first layer's dW comes with its SGD step; the other hidden layers' W (read by the
+  // backward pass) and the biases the head did not update step together at the end.
+  std::vector<SgdTensor> params;
   for (size_t l = L - 1; l-- > 0;) {
     const DriverLayer& layer = model_.layers[l];
-    const float* layer_input = l == 0 ? ws.x.get() : ws.acts[l - 1].get();
+    if (l + 2 != L) {
+      be.bias_grad(ws.grads[l].get(), rows, layer.out, ws.db[l].get(), false);
+      params.push_back({bias(l), ws.db[l].get(), momentum(2 * l + 1), static_cast<size_t>(layer.out)});
+    }
+    if (l == 0) {  // the input needs no gradient
+      be.linear_grad_sgd(ws.grads[0].get(), ws.x.get(), rows, layer.in, layer.out, ws.dw[0].get(), weight(0),
+                         momentum(0), model_.sgd, first_sgd_step);
+      break;
+    }
     // dW [out, in] = gradsᵀ [out, rows] · input [rows, in]
-    be.gemm(true, false, layer.out, layer.in, rows, 1.f, ws.grads[l].get(), layer.out, layer_input, layer.in, 0.f,
-            ws.dw[l].get(), layer.in, GemmEpilogue{});
-    if (l + 2 != L) be.bias_grad(ws.grads[l].get(), rows, layer.out, ws.db[l].get(), false);
-    if (l == 0) break;  // the input needs no gradient
+    be.gemm(true, false, layer.out, layer.in, rows, 1.f, ws.grads[l].get(), layer.out, ws.acts[l - 1].get(), layer.in,
+            0.f, ws.dw[l].get(), layer.in, GemmEpilogue{});
+    params.push_back({weight(l), ws.dw[l].get(), momentum(2 * l), static_cast<size_t>(layer.out) * layer.in});
     // grads[l-1] [rows, in] = grads[l] [rows, out] · W [out, in], then through layer l-1's ReLU
-    be.gemm(false, false, rows, layer.in, layer.out, 1.f, ws.grads[l].get(), layer.out,
-            static_cast<const float*>(layer.weight->data()), layer.in, 0.f, ws.grads[l - 1].get(), layer.in,
-            GemmEpilogue{});
+    be.gemm(false, false, rows, layer.in, layer.out, 1.f, ws.grads[l].get(), layer.out, weight(l), layer.in, 0.f,
+            ws.grads[l - 1].get(), layer.in, GemmEpilogue{});
     if (model_.layers[l - 1].relu) {
       be.relu_backward(ws.grads[l - 1].get(), ws.acts[l - 1].get(), ws.grads[l - 1].get(),
                        static_cast<size_t>(rows) * layer.in);
     }
   }
-  std::vector<SgdTensor> params;
-  for (size_t l = 0; l < L; ++l) {
-    const DriverLayer& layer = model_.layers[l];
-    float* w_buf = model_.momentum[2 * l] ? static_cast<float*>(model_.momentum[2 * l]->data()) : nullptr;
-    float* b_buf = model_.momentum[2 * l + 1] ? static_cast<float*>(model_.momentum[2 * l + 1]->data()) : nullptr;
-    params.push_back({static_cast<float*>(layer.weight->data()), ws.dw[l].get(), w_buf,
-                      static_cast<size_t>(layer.out) * layer.in});
-    params.push_back({static_cast<float*>(layer.bias->data()), ws.db[l].get(), b_buf, static_cast<size_t>(layer.out)});
-  }
-  be.sgd_update(params.data(), static_cast<int>(params.size()), model_.sgd, first_sgd_step);
+  if (!params.empty()) be.sgd_update(params.data(), static_cast<int>(params.size()), model_.sgd, first_sgd_step);
 }
 
 std::vector<EpochRecord> TrainingDriver::fit(const FitSpec& spec, const FitCallbacks& callbacks) {

@@ -34,6 +34,7 @@ bool env_is(const char* name, const char* value) {
 CudaBackend::CudaBackend(int device, const CublasApi& cublas)
     : device_(device),
       fused_head_(!env_is("TINYNN_CUDA_FUSED_HEAD", "0")),
+      fused_step_(!env_is("TINYNN_CUDA_FUSED_STEP", "0")),
       resources_(std::make_shared<StreamResources>(device, cublas)) {}
 
 cudaStream_t CudaBackend::enter() {
@@ -182,6 +183,42 @@ void CudaBackend::linear_xent_step(float* h, const float* h_bias, bool relu_inpu
     return;
   Backend::linear_xent_step(h, h_bias, relu_input, W, b, labels, rows, in, out, logits, dlogits,
                             loss, correct, dW, db, dh, dh_bias);
+}
+
+void CudaBackend::linear_xent_sgd_step(float* h, float* h_bias, bool relu_input, float* W, float* b,
+                                       const int32_t* labels, int rows, int in, int out, float* logits,
+                                       float* dlogits, float* loss, int32_t* correct, float* dW, float* db,
+                                       float* dh, float* dh_bias, float* W_momentum, float* b_momentum,
+                                       float* h_bias_momentum, const SgdConfig& config, bool first_step) {
+  cudaStream_t stream = enter();
+  const HeadSgd sgd{sgd_params(config, first_step), W_momentum, b_momentum, h_bias_momentum};
+  if (fused_head_ && fused_step_ &&
+      launch_linear_xent_step(stream, resources_->head(), h, h_bias, relu_input, W, b, labels, rows, in, out,
+                              logits, dlogits, loss, correct, dW, db, dh, dh_bias, &sgd))
+    return;
+  Backend::linear_xent_sgd_step(h, h_bias, relu_input, W, b, labels, rows, in, out, logits, dlogits, loss,
+                                correct, dW, db, dh, dh_bias, W_momentum, b_momentum, h_bias_momentum, config,
+                                first_step);
+}
+
+void CudaBackend::gather_linear(const uint8_t* images, const uint8_t* labels, int features,
+                                const int32_t* indices, int rows, float scale, float shift,
+                                const float* W, int out, const GemmEpilogue& epilogue, float* x,
+                                int32_t* y, float* h) {
+  cudaStream_t stream = enter();
+  if (fused_step_ && launch_gather_linear(stream, resources_->gemm(), images, labels, features, indices, rows,
+                                          scale, shift, W, out, epilogue, x, y, h))
+    return;
+  Backend::gather_linear(images, labels, features, indices, rows, scale, shift, W, out, epilogue, x, y, h);
+}
+
+void CudaBackend::linear_grad_sgd(const float* dy, const float* x, int rows, int in, int out, float* dW,
+                                  float* W, float* W_momentum, const SgdConfig& config, bool first_step) {
+  cudaStream_t stream = enter();
+  if (fused_step_ && launch_linear_grad_sgd(stream, resources_->gemm(), dy, x, rows, in, out, dW, W, W_momentum,
+                                            sgd_params(config, first_step)))
+    return;
+  Backend::linear_grad_sgd(dy, x, rows, in, out, dW, W, W_momentum, config, first_step);
 }
 
 }  // namespace tinynn::gpu

@@ -43,6 +43,16 @@ class CudaBackend final : public Backend {
                         const float* b, const int32_t* labels, int rows, int in, int out,
                         float* logits, float* dlogits, float* loss, int32_t* correct, float* dW,
                         float* db, float* dh, float* dh_bias) override;
+  void linear_xent_sgd_step(float* h, float* h_bias, bool relu_input, float* W, float* b,
+                            const int32_t* labels, int rows, int in, int out, float* logits,
+                            float* dlogits, float* loss, int32_t* correct, float* dW, float* db,
+                            float* dh, float* dh_bias, float* W_momentum, float* b_momentum,
+                            float* h_bias_momentum, const SgdConfig& config, bool first_step) override;
+  void gather_linear(const uint8_t* images, const uint8_t* labels, int features,
+                     const int32_t* indices, int rows, float scale, float shift, const float* W,
+                     int out, const GemmEpilogue& epilogue, float* x, int32_t* y, float* h) override;
+  void linear_grad_sgd(const float* dy, const float* x, int rows, int in, int out, float* dW,
+                       float* W, float* W_momentum, const SgdConfig& config, bool first_step) override;
 
  private:
   // Makes this backend's device current on the calling thread and returns its stream.
@@ -51,6 +61,9 @@ class CudaBackend final : public Backend {
   int device_;
   // TINYNN_CUDA_FUSED_HEAD=0 runs linear_xent_step as separate ops (to measure the fusion).
   bool fused_head_;
+  // TINYNN_CUDA_FUSED_STEP=0 runs gather_linear, linear_grad_sgd and linear_xent_sgd_step's SGD
+  // as their default compositions of separate ops (to measure what those fusions buy).
+  bool fused_step_;
   std::shared_ptr<StreamResources> resources_;
 };
 

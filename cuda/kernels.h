@@ -51,14 +51,59 @@ struct HeadScratch {
 constexpr size_t kHeadScratchBytes =
     kHeadMaxBlocks * (kHeadMaxPartial * sizeof(float) + sizeof(double) + sizeof(int32_t)) + 16;
 
-// Backend::linear_xent_step in one launch (see cpp/backend.h for the contract). Returns false,
-// launching nothing, when the shapes do not suit the kernel (out > 32 classes, or W and a row
+// SgdConfig and first_step as the kernels take them (cuda/sgd_math.cuh applies them).
+struct SgdParams {
+  float lr, momentum, dampening, weight_decay;
+  bool nesterov, first_step;
+};
+inline SgdParams sgd_params(const SgdConfig& c, bool first_step) {
+  return {c.lr, c.momentum, c.dampening, c.weight_decay, c.nesterov, first_step};
+}
+
+// The SGD step that the fused head applies after its reduction (linear_xent_sgd_step): W, b and
+// h_bias (when given with dh_bias) are updated in place; momentum buffers null when momentum is 0.
+struct HeadSgd {
+  SgdParams params;
+  float* W_momentum;
+  float* b_momentum;
+  float* h_bias_momentum;
+};
+
+// Backend::linear_xent_step in one launch (see cpp/backend.h for the contract), followed by
+// linear_xent_sgd_step's SGD step when sgd is given (W, b, h_bias then written). Returns false,
+// launching nothing, when the shapes do not suit the kernels (out > 32 classes, or W and a row
 // tile outgrow 48 KB of shared memory); the caller then runs the separate ops.
 bool launch_linear_xent_step(cudaStream_t stream, const HeadScratch& scratch, float* h,
                              const float* h_bias, bool relu_input, const float* W, const float* b,
                              const int32_t* labels, int rows, int in, int out, float* logits,
                              float* dlogits, float* loss, int32_t* correct, float* dW, float* db,
-                             float* dh, float* dh_bias);
+                             float* dh, float* dh_bias, const HeadSgd* sgd = nullptr);
+
+// Per-stream scratch for the split-K GEMMs of gather_linear and linear_grad_sgd: a partial tile
+// per block ([kGemmMaxSplitBlocks][kGemmTileFloats]) and a ticket per output tile, which the last
+// slice of the tile to finish resets to 0. Kernels on one stream never overlap, so both share it.
+constexpr int kGemmMaxSplitBlocks = 512;
+constexpr int kGemmMaxTiles = 256;
+constexpr size_t kGemmTileFloats = 1024;
+struct GemmScratch {
+  float* partials;
+  unsigned* tickets;
+};
+constexpr size_t kGemmScratchBytes =
+    kGemmMaxSplitBlocks * kGemmTileFloats * sizeof(float) + kGemmMaxTiles * sizeof(unsigned);
+
+// Backend::gather_linear in one launch (x, y and h = epilogue(x·Wᵀ)); false, launching nothing,
+// for shapes it is not meant for (large ones, where gather_batch + cuBLAS is better).
+bool launch_gather_linear(cudaStream_t stream, const GemmScratch& scratch, const uint8_t* images,
+                          const uint8_t* labels, int features, const int32_t* indices, int rows,
+                          float scale, float shift, const float* W, int out,
+                          const GemmEpilogue& epilogue, float* x, int32_t* y, float* h);
+
+// Backend::linear_grad_sgd in one launch: dW = dyᵀ·x and the SGD step of W (and its momentum
+// buffer) in the GEMM's epilogue. False, launching nothing, for shapes it is not meant for.
+bool launch_linear_grad_sgd(cudaStream_t stream, const GemmScratch& scratch, const float* dy,
+                            const float* x, int rows, int in, int out, float* dW, float* W,
+                            float* W_momentum, const SgdParams& sgd);
 
 // PyTorch-semantics SGD over all tensors; one launch per 16 tensors.
 void launch_sgd_update(cudaStream_t stream, const SgdTensor* tensors, int count,

@@ -1,12 +1,26 @@
 // The fused tail of a training step (Backend::linear_xent_step): bias+ReLU of the previous layer,
 // the last Linear layer, softmax cross-entropy and the whole backward of that layer, in one
-// launch instead of eight. For the MNIST net (in = 128, out = 10) W is 5 KB and sits in shared
-// memory with a tile of 16 rows of h; each block walks its tiles, keeping partial dW / db / dh_bias
-// sums in shared memory, and the last block to finish adds the per-block partials in block order.
+// launch instead of eight, optionally followed by the SGD step of W, b and the previous layer's
+// bias (Backend::linear_xent_sgd_step) in the same launch.
+//
+// Two kernels, one contract:
+// - linear_xent_rows_kernel (in = 128·KV ≤ 256, out ≤ 16: the MNIST net's 128 → 10): one warp per
+//   row at a time, each lane holding 4·KV consecutive features of h as float4s. The logits are
+//   warp-shuffle dot products (every lane ends with every logit, bit-identical), softmax and its
+//   gradient run in registers, dh = dlogits·W needs no reduction. Rows are spread over up to ~16
+//   blocks of 8 warps (1-8 rows per warp); each block then sums its rows' dW, db and dh_bias in
+//   shared memory in row order.
+// - linear_xent_tiled_kernel (any other shape with out ≤ 32 that fits shared memory): tiles of up
+//   to 16 rows, a thread per output element.
+// In both, W sits in shared memory and the last block to finish (ticket) adds the per-block
+// partials in block order, then applies the SGD step: every block has read W, b and h_bias by then.
 // All sums run in an order fixed by the shapes alone: results are bit-reproducible.
+#include <cstdint>
+
 #include "cuda/check.h"
 #include "cuda/kernels.h"
 #include "cuda/row_reduce.cuh"
+#include "cuda/sgd_math.cuh"
 
 namespace tinynn::gpu {
 namespace {
@@ -19,9 +33,9 @@ constexpr size_t kSmemLimit = 48 * 1024;  // the default dynamic shared memory l
 
 struct HeadArgs {
   float* h;
-  const float* h_bias;
-  const float* W;
-  const float* b;
+  float* h_bias;  // written only by the SGD step (apply_sgd)
+  float* W;       // likewise
+  float* b;       // likewise
   const int32_t* labels;
   int rows, in, out, tile;
   bool relu_input;
@@ -34,7 +48,82 @@ struct HeadArgs {
   float* dh;
   float* dh_bias;
   HeadScratch scratch;
+  // The fused SGD step (linear_xent_sgd_step): W with dW, b with db, h_bias with dh_bias.
+  bool apply_sgd;
+  SgdParams sgd;
+  float* W_momentum;
+  float* b_momentum;
+  float* h_bias_momentum;
 };
+
+// Element i of the concatenated result [dW (out·in) | db (out) | dh_bias (in)] is complete (sum):
+// stores it and, with apply_sgd, steps its parameter. Called once per element, by the last block.
+__device__ inline void finish_head_element(const HeadArgs& a, int i, float sum) {
+  const int nw = a.out * a.in;
+  if (i < nw) {
+    a.dW[i] = sum;
+    if (a.apply_sgd) a.W[i] = sgd_step(a.W[i], sum, a.W_momentum ? a.W_momentum + i : nullptr, a.sgd);
+  } else if (i < nw + a.out) {
+    const int o = i - nw;
+    a.db[o] = sum;
+    if (a.apply_sgd) a.b[o] = sgd_step(a.b[o], sum, a.b_momentum ? a.b_momentum + o : nullptr, a.sgd);
+  } else if (a.dh && a.dh_bias) {
+    const int k = i - nw - a.out;
+    a.dh_bias[k] = sum;
+    if (a.apply_sgd && a.h_bias)
+      a.h_bias[k] = sgd_step(a.h_bias[k], sum, a.h_bias_momentum ? a.h_bias_momentum + k : nullptr, a.sgd);
+  }
+}
+
+// The grid-wide end of both kernels, run by every thread of every block once the block's partial
+// sums are final: `partial(i)` gives this block's element i of [dW | db | dh_bias]; block_loss and
+// block_hits its totals (read by thread 0). One block: its sums are the results. Several: each
+// leaves its partials in scratch, and the last to finish adds them in block order.
+template <typename Partial>
+__device__ inline void finish_head(const HeadArgs& a, Partial partial, double block_loss, int block_hits,
+                                   int threads) {
+  __shared__ bool last;
+  const int t = threadIdx.x;
+  const int total = a.out * a.in + a.out + (a.dh && a.dh_bias ? a.in : 0);
+  if (gridDim.x == 1) {
+    for (int i = t; i < total; i += threads) finish_head_element(a, i, partial(i));
+    if (t == 0) {
+      *a.loss = static_cast<float>(block_loss / a.rows);
+      if (a.correct) *a.correct += block_hits;
+    }
+    return;
+  }
+  float* mine = a.scratch.partials + static_cast<size_t>(blockIdx.x) * kHeadMaxPartial;
+  for (int i = t; i < total; i += threads) mine[i] = partial(i);
+  if (t == 0) {
+    a.scratch.loss_partials[blockIdx.x] = block_loss;
+    a.scratch.hit_partials[blockIdx.x] = block_hits;
+  }
+  __threadfence();  // this thread's partials are visible device-wide before the ticket is taken
+  __syncthreads();
+  if (t == 0) last = atomicAdd(a.scratch.ticket, 1u) == gridDim.x - 1;
+  __syncthreads();
+  if (!last) return;
+  __threadfence();
+  for (int i = t; i < total; i += threads) {
+    float s = 0.f;
+#pragma unroll 4
+    for (unsigned blk = 0; blk < gridDim.x; ++blk)
+      s += __ldcg(a.scratch.partials + static_cast<size_t>(blk) * kHeadMaxPartial + i);
+    finish_head_element(a, i, s);
+  }
+  if (t == 0) {
+    double s = 0.0;
+    int h = 0;
+    for (unsigned blk = 0; blk < gridDim.x; ++blk) {
+      s += __ldcg(a.scratch.loss_partials + blk);
+      h += __ldcg(a.scratch.hit_partials + blk);
+    }
+    *a.loss = static_cast<float>(s / a.rows);
+    if (a.correct) *a.correct += h;
+    *a.scratch.ticket = 0;  // ready for the next launch (or graph replay) on this stream
+  }
+}
 
 // Shared memory, in floats: W [out][in+1] and the h tile [tile][in+1] are padded by one column so
 // that threads reading different rows at the same k hit different banks.
@@ -47,7 +136,7 @@ size_t smem_floats(int in, int out, int tile) {
          + static_cast<size_t>(out) * in + out + in;  // partial dW, db, dh_bias of this block
 }
 
-__global__ void __launch_bounds__(kThreads) linear_xent_kernel(const __grid_constant__ HeadArgs a) {
+__global__ void __launch_bounds__(kThreads) linear_xent_tiled_kernel(const __grid_constant__ HeadArgs a) {
   extern __shared__ float smem[];
   const int in = a.in, out = a.out, tile = a.tile, ldw = in + 1;
   float* Ws = smem;                   // [out][ldw]
@@ -165,74 +254,265 @@ __global__ void __launch_bounds__(kThreads) linear_xent_kernel(const __grid_cons
 
   __shared__ double block_loss[kWarps];
   __shared__ int block_hits[kWarps];
-  __shared__ bool last;
   if (lane == 0) {
     block_loss[warp] = warp_loss;
     block_hits[warp] = warp_hits;
   }
   __syncthreads();
-  const int partial = out * in + out + in;
-  const bool want_dbp = a.dh && a.dh_bias;
-
-  if (gridDim.x == 1) {  // one block saw every row: its sums are the results
-    for (int i = t; i < out * in; i += kThreads) a.dW[i] = acc_dW[i];
-    for (int o = t; o < out; o += kThreads) a.db[o] = acc_db[o];
-    if (want_dbp) for (int k = t; k < in; k += kThreads) a.dh_bias[k] = acc_dbp[k];
-    if (t == 0) {
-      double s = 0.0;
-      int h = 0;
-      for (int w = 0; w < kWarps; ++w) {
-        s += block_loss[w];
-        h += block_hits[w];
-      }
-      *a.loss = static_cast<float>(s / a.rows);
-      if (a.correct) *a.correct += h;
-    }
-    return;
-  }
-
-  float* mine = a.scratch.partials + static_cast<size_t>(blockIdx.x) * kHeadMaxPartial;
-  for (int i = t; i < partial; i += kThreads) mine[i] = acc[i];
+  double loss_sum = 0.0;
+  int hit_sum = 0;
   if (t == 0) {
-    double s = 0.0;
-    int h = 0;
     for (int w = 0; w < kWarps; ++w) {
-      s += block_loss[w];
-      h += block_hits[w];
+      loss_sum += block_loss[w];
+      hit_sum += block_hits[w];
     }
-    a.scratch.loss_partials[blockIdx.x] = s;
-    a.scratch.hit_partials[blockIdx.x] = h;
   }
-  __threadfence();  // this thread's partials are visible device-wide before the ticket is taken
-  __syncthreads();
-  if (t == 0) last = atomicAdd(a.scratch.ticket, 1u) == gridDim.x - 1;
-  __syncthreads();
-  if (!last) return;
-  __threadfence();
+  finish_head(a, [acc](int i) { return acc[i]; }, loss_sum, hit_sum, kThreads);
+}
 
-  // The last block: Σ over blocks, in block order, of every partial.
-  for (int i = t; i < partial; i += kThreads) {
+// ---- linear_xent_rows_kernel: in = 128·KV, out ≤ kRowsMaxOut ----
+
+constexpr int kRowsMaxOut = 16;
+constexpr int kRowsMaxRowsPerWarp = 8;
+constexpr int kRowsTargetBlocks = 16;  // few blocks: the last block's sum over partials stays short
+
+// Shared memory, in floats, for tiles of `tile` rows: W [out][in], b [out], the h tile [tile][in],
+// the dlogits tile [tile][out], and one dh_bias partial [in] per warp.
+size_t rows_smem_floats(int in, int out, int tile) {
+  return static_cast<size_t>(out) * in + out + static_cast<size_t>(tile) * in +
+         static_cast<size_t>(tile) * out + static_cast<size_t>(kWarps) * in;
+}
+
+__device__ inline float dot4(float4 a, float4 b, float s) {
+  s = fmaf(a.x, b.x, s);
+  s = fmaf(a.y, b.y, s);
+  s = fmaf(a.z, b.z, s);
+  return fmaf(a.w, b.w, s);
+}
+
+// Block b takes rows [b·tile, b·tile + tile), tile = kWarps·rows_per_warp; warp w of it takes the
+// block's local rows w, w + kWarps, w + 2·kWarps, ... Lane l holds features 4·(l + 32·v) .. +3
+// for v < KV.
+template <int KV>
+__global__ void __launch_bounds__(kThreads) linear_xent_rows_kernel(const __grid_constant__ HeadArgs a) {
+  extern __shared__ float4 smem4[];
+  const int in = a.in, out = a.out, tile = a.tile;
+  float* Ws = reinterpret_cast<float*>(smem4);  // [out][in]; in is a multiple of 128
+  float* hs = Ws + out * in;                     // [tile][in]
+  float* dhbs = hs + tile * in;                  // [kWarps][in]
+  float* bs = dhbs + kWarps * in;                // [out]
+  float* dls = bs + out;                         // [tile][out]
+  const int t = threadIdx.x, lane = t & 31, warp = t >> 5;
+  const int row0 = blockIdx.x * tile;
+  const int n = min(tile, a.rows - row0);
+  const float inv_rows = 1.0f / static_cast<float>(a.rows);
+
+  {
+    const float4* W4 = reinterpret_cast<const float4*>(a.W);
+    float4* Ws4 = reinterpret_cast<float4*>(Ws);
+    for (int i = t; i < out * in / 4; i += kThreads) Ws4[i] = W4[i];
+    if (t < out) bs[t] = a.b[t];
+  }
+  float4 hb[KV];
+  if (a.h_bias) {
+#pragma unroll
+    for (int v = 0; v < KV; ++v) hb[v] = reinterpret_cast<const float4*>(a.h_bias)[lane + 32 * v];
+  }
+  __syncthreads();
+
+  float4 dhb[KV];  // this warp's Σ over its rows of dh
+#pragma unroll
+  for (int v = 0; v < KV; ++v) dhb[v] = make_float4(0.f, 0.f, 0.f, 0.f);
+  double warp_loss = 0.0;
+  int warp_hits = 0;
+
+  for (int lr = warp; lr < n; lr += kWarps) {  // warp-uniform
+    const int r = row0 + lr;
+    float4* hrow = reinterpret_cast<float4*>(a.h + static_cast<size_t>(r) * in);
+    float4 hv[KV];
+#pragma unroll
+    for (int v = 0; v < KV; ++v) {
+      float4 x = hrow[lane + 32 * v];
+      if (a.h_bias) {
+        // v < 0 ? 0 : v keeps a NaN as NaN, like bias_relu.
+        x.x += hb[v].x; x.y += hb[v].y; x.z += hb[v].z; x.w += hb[v].w;
+        if (a.relu_input) {
+          x.x = x.x < 0.f ? 0.f : x.x; x.y = x.y < 0.f ? 0.f : x.y;
+          x.z = x.z < 0.f ? 0.f : x.z; x.w = x.w < 0.f ? 0.f : x.w;
+        }
+        hrow[lane + 32 * v] = x;
+      }
+      hv[v] = x;
+      reinterpret_cast<float4*>(hs + lr * in)[lane + 32 * v] = x;
+    }
+    const int label = a.labels[r];
+
+    // logits: per lane a partial dot product over its features, then a butterfly sum, after
+    // which every lane holds every logit (a + b == b + a: the lanes agree bit for bit).
+    float x[kRowsMaxOut];
+#pragma unroll
+    for (int o = 0; o < kRowsMaxOut; ++o) {
+      if (o < out) {
+        float s = 0.f;
+#pragma unroll
+        for (int v = 0; v < KV; ++v) s = dot4(hv[v], reinterpret_cast<const float4*>(Ws + o * in)[lane + 32 * v], s);
+        x[o] = s;
+      }
+    }
+#pragma unroll
+    for (int offset = 16; offset > 0; offset >>= 1) {
+#pragma unroll
+      for (int o = 0; o < kRowsMaxOut; ++o)
+        if (o < out) x[o] += __shfl_xor_sync(kFullMask, x[o], offset);
+    }
+    // Softmax cross-entropy as the CPU backend: the first index of the maximum (a NaN never
+    // wins, except at index 0), Σ exp(x − max) in class order.
+#pragma unroll
+    for (int o = 0; o < kRowsMaxOut; ++o)
+      if (o < out) x[o] += bs[o];
+    int best = 0;
+    float mx = x[0], xl = NAN;
+#pragma unroll
+    for (int o = 0; o < kRowsMaxOut; ++o) {
+      if (o < out) {
+        if (x[o] > mx) {  // the CPU's `x[c] > x[best]` scan
+          mx = x[o];
+          best = o;
+        }
+        if (o == label) xl = x[o];
+      }
+    }
+    float e[kRowsMaxOut];
+    float sum = 0.f;
+#pragma unroll
+    for (int o = 0; o < kRowsMaxOut; ++o) {
+      if (o < out) {
+        e[o] = expf(x[o] - mx);
+        sum += e[o];
+      }
+    }
+    if (lane == 0) {
+      const bool valid = label >= 0 && label < out;
+      warp_loss += valid ? static_cast<double>(logf(sum) - (xl - mx)) : static_cast<double>(NAN);
+      warp_hits += best == label;
+    }
+    const float inv_sum = 1.0f / sum;
+    float d[kRowsMaxOut];
+#pragma unroll
+    for (int o = 0; o < kRowsMaxOut; ++o) {
+      if (o < out) {
+        d[o] = (e[o] * inv_sum - (o == label ? 1.f : 0.f)) * inv_rows;
+        if (lane == o) {
+          a.logits[static_cast<size_t>(r) * out + o] = x[o];
+          a.dlogits[static_cast<size_t>(r) * out + o] = d[o];
+          dls[lr * out + o] = d[o];
+        }
+      }
+    }
+
+    // dh = dlogits·W through the ReLU mask of h: each lane its own features, no reduction.
+    if (a.dh) {
+      float4* dhrow = reinterpret_cast<float4*>(a.dh + static_cast<size_t>(r) * in);
+#pragma unroll
+      for (int v = 0; v < KV; ++v) {
+        float4 g = make_float4(0.f, 0.f, 0.f, 0.f);
+#pragma unroll
+        for (int o = 0; o < kRowsMaxOut; ++o) {
+          if (o < out) {
+            const float4 w = reinterpret_cast<const float4*>(Ws + o * in)[lane + 32 * v];
+            g.x = fmaf(d[o], w.x, g.x); g.y = fmaf(d[o], w.y, g.y);
+            g.z = fmaf(d[o], w.z, g.z); g.w = fmaf(d[o], w.w, g.w);
+          }
+        }
+        if (a.relu_input) {
+          if (!(hv[v].x > 0.f)) g.x = 0.f;
+          if (!(hv[v].y > 0.f)) g.y = 0.f;
+          if (!(hv[v].z > 0.f)) g.z = 0.f;
+          if (!(hv[v].w > 0.f)) g.w = 0.f;
+        }
+        dhrow[lane + 32 * v] = g;
+        dhb[v].x += g.x; dhb[v].y += g.y; dhb[v].z += g.z; dhb[v].w += g.w;
+      }
+    }
+  }
+  if (a.dh && a.dh_bias) {
+#pragma unroll
+    for (int v = 0; v < KV; ++v) reinterpret_cast<float4*>(dhbs + warp * in)[lane + 32 * v] = dhb[v];
+  }
+  __shared__ double block_loss[kWarps];
+  __shared__ int block_hits[kWarps];
+  if (lane == 0) {
+    block_loss[warp] = warp_loss;
+    block_hits[warp] = warp_hits;
+  }
+  __syncthreads();  // hs, dls, dhbs complete
+
+  // This block's dW = dlogitsᵀ·h and db = Σ dlogits over its rows in row order, dh_bias over
+  // its warps in warp order (each warp's sum is over its rows in row order).
+  const int nw = out * in;
+  auto partial = [&](int i) -> float {
     float s = 0.f;
-    for (unsigned blk = 0; blk < gridDim.x; ++blk) s += __ldcg(a.scratch.partials + static_cast<size_t>(blk) * kHeadMaxPartial + i);
-    if (i < out * in) {
-      a.dW[i] = s;
-    } else if (i < out * in + out) {
-      a.db[i - out * in] = s;
-    } else if (want_dbp) {
-      a.dh_bias[i - out * in - out] = s;
+    if (i < nw) {
+      const int o = i / in, k = i - o * in;
+      for (int lr = 0; lr < n; ++lr) s = fmaf(dls[lr * out + o], hs[lr * in + k], s);
+    } else if (i < nw + out) {
+      for (int lr = 0; lr < n; ++lr) s += dls[lr * out + i - nw];
+    } else {
+      const int k = i - nw - out;
+      for (int w = 0; w < kWarps; ++w) s += dhbs[w * in + k];
     }
-  }
+    return s;
+  };
+  double loss_sum = 0.0;
+  int hit_sum = 0;
   if (t == 0) {
-    double s = 0.0;
-    int h = 0;
-    for (unsigned blk = 0; blk < gridDim.x; ++blk) {
-      s += __ldcg(a.scratch.loss_partials + blk);
-      h += __ldcg(a.scratch.hit_partials + blk);
+    for (int w = 0; w < kWarps; ++w) {
+      loss_sum += block_loss[w];
+      hit_sum += block_hits[w];
     }
-    *a.loss = static_cast<float>(s / a.rows);
-    if (a.correct) *a.correct += h;
-    *a.scratch.ticket = 0;  // ready for the next launch (or graph replay) on this stream
   }
+  finish_head(a, partial, loss_sum, hit_sum, kThreads);
+}
+
+}  // namespace
+
+namespace {
+
+// Launches one of the two kernels for `a` (tile and grid chosen here); false when neither fits.
+bool launch_head(cudaStream_t stream, HeadArgs& a) {
+  const int rows = a.rows, in = a.in, out = a.out;
+  if (rows <= 0 || in <= 0 || out <= 0 || out > kMaxClasses) return false;
+  if (static_cast<size_t>(out) * in + out + in > kHeadMaxPartial) return false;
+  const auto aligned16 = [](const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; };
+  const bool vectorisable = aligned16(a.h) && aligned16(a.W) && (!a.h_bias || aligned16(a.h_bias)) &&
+                            (!a.dh || aligned16(a.dh));
+  if ((in == 128 || in == 256) && out <= kRowsMaxOut && vectorisable) {
+    int per_warp = 1;
+    while (per_warp < kRowsMaxRowsPerWarp && (rows + kWarps * per_warp - 1) / (kWarps * per_warp) > kRowsTargetBlocks)
+      per_warp *= 2;
+    while (per_warp > 1 && rows_smem_floats(in, out, kWarps * per_warp) * sizeof(float) > kSmemLimit) per_warp /= 2;
+    a.tile = kWarps * per_warp;
+    const size_t smem = rows_smem_floats(in, out, a.tile) * sizeof(float);
+    const int blocks = (rows + a.tile - 1) / a.tile;
+    if (smem <= kSmemLimit && blocks <= kHeadMaxBlocks) {
+      if (in == 128)
+        linear_xent_rows_kernel<1><<<blocks, kThreads, smem, stream>>>(a);
+      else
+        linear_xent_rows_kernel<2><<<blocks, kThreads, smem, stream>>>(a);
+      check_launch("linear_xent_step kernel launch");
+      return true;
+    }
+  }
+  int tile = kMaxTile;
+  while (tile > 1 && smem_floats(in, out, tile) * sizeof(float) > kSmemLimit) tile /= 2;
+  const size_t smem = smem_floats(in, out, tile) * sizeof(float);
+  if (smem > kSmemLimit) return false;
+  a.tile = tile;
+  const int tiles = (rows + tile - 1) / tile;
+  const unsigned blocks = static_cast<unsigned>(tiles < kHeadMaxBlocks ? tiles : kHeadMaxBlocks);
+  linear_xent_tiled_kernel<<<blocks, kThreads, smem, stream>>>(a);
+  check_launch("linear_xent_step kernel launch");
+  return true;
 }
 
 }  // namespace
@@ -241,21 +521,13 @@ bool launch_linear_xent_step(cudaStream_t stream, const HeadScratch& scratch, fl
                              const float* h_bias, bool relu_input, const float* W, const float* b,
                              const int32_t* labels, int rows, int in, int out, float* logits,
                              float* dlogits, float* loss, int32_t* correct, float* dW, float* db,
-                             float* dh, float* dh_bias) {
-  if (rows <= 0 || in <= 0 || out <= 0 || out > kMaxClasses) return false;
-  if (static_cast<size_t>(out) * in + out + in > kHeadMaxPartial) return false;
-  int tile = kMaxTile;
-  while (tile > 1 && smem_floats(in, out, tile) * sizeof(float) > kSmemLimit) tile /= 2;
-  const size_t smem = smem_floats(in, out, tile) * sizeof(float);
-  if (smem > kSmemLimit) return false;
-
-  HeadArgs a{h, h_bias, W, b, labels, rows, in, out, tile, relu_input, logits, dlogits, loss,
-             correct, dW, db, dh, dh_bias, scratch};
-  const int tiles = (rows + tile - 1) / tile;
-  const unsigned blocks = static_cast<unsigned>(tiles < kHeadMaxBlocks ? tiles : kHeadMaxBlocks);
-  linear_xent_kernel<<<blocks, kThreads, smem, stream>>>(a);
-  check_launch("linear_xent_step kernel launch");
-  return true;
+                             float* dh, float* dh_bias, const HeadSgd* sgd) {
+  // W, b and h_bias are written only with sgd, whose caller passes them as writable.
+  HeadArgs a{h, const_cast<float*>(h_bias), const_cast<float*>(W), const_cast<float*>(b), labels, rows, in, out,
+             0, relu_input, logits, dlogits, loss, correct, dW, db, dh, dh_bias, scratch, sgd != nullptr,
+             sgd ? sgd->params : SgdParams{}, sgd ? sgd->W_momentum : nullptr, sgd ? sgd->b_momentum : nullptr,
+             sgd ? sgd->h_bias_momentum : nullptr};
+  return launch_head(stream, a);
 }
 
 }  // namespace tinynn::gpu

@@ -4,6 +4,7 @@
 #include "cuda/check.h"
 #include "cuda/kernels.h"
 #include "cuda/launch_shape.cuh"
+#include "cuda/sgd_math.cuh"
 
 namespace tinynn::gpu {
 namespace {
@@ -16,11 +17,10 @@ struct SgdArgs {
   float* momentum_buf[kSgdTensors];
   size_t end[kSgdTensors];  // exclusive prefix end of tensor t in the concatenation
   int count;
-  float lr, momentum, dampening, weight_decay;
-  bool nesterov, first_step;
+  SgdParams sgd;
 };
 
-// PyTorch's torch.optim.SGD, operation for operation as the CPU backend does it.
+// PyTorch's torch.optim.SGD, operation for operation as the CPU backend does it (sgd_math.cuh).
 __global__ void sgd_kernel(const __grid_constant__ SgdArgs a) {
   const size_t total = a.end[a.count - 1];
   int t = 0;
@@ -29,15 +29,7 @@ __global__ void sgd_kernel(const __grid_constant__ SgdArgs a) {
     while (i >= a.end[t]) ++t;  // i only grows, so t only moves forward
     const size_t j = i - (t ? a.end[t - 1] : 0);
     float* p = a.param[t] + j;
-    float g = a.grad[t][j];
-    if (a.weight_decay != 0.f) g += a.weight_decay * *p;
-    if (a.momentum != 0.f) {
-      float* m = a.momentum_buf[t] + j;
-      const float buf = a.first_step ? g : a.momentum * *m + (1.f - a.dampening) * g;
-      *m = buf;
-      g = a.nesterov ? g + a.momentum * buf : buf;
-    }
-    *p -= a.lr * g;
+    *p = sgd_step(*p, a.grad[t][j], a.momentum_buf[t] ? a.momentum_buf[t] + j : nullptr, a.sgd);
   }
 }
 
@@ -47,12 +39,7 @@ void launch_sgd_update(cudaStream_t stream, const SgdTensor* tensors, int count,
                        const SgdConfig& config, bool first_step) {
   for (int first = 0; first < count; first += kSgdTensors) {
     SgdArgs a{};
-    a.lr = config.lr;
-    a.momentum = config.momentum;
-    a.dampening = config.dampening;
-    a.weight_decay = config.weight_decay;
-    a.nesterov = config.nesterov;
-    a.first_step = first_step;
+    a.sgd = sgd_params(config, first_step);
     size_t total = 0;
     const int last = count - first < kSgdTensors ? count : first + kSgdTensors;
     for (int t = first; t < last; ++t) {

@@ -41,8 +41,10 @@ StreamResources::StreamResources(int device, const CublasApi& cublas) : device_(
     check_cublas(api_.set_workspace(handle_, workspace_, workspace_bytes), "cublasSetWorkspace_v2");
     check_cublas(api_.set_math_mode(handle_, math_mode()), "cublasSetMathMode");
 
-    // One allocation for both scratches; the doubles come first in each, so they are aligned.
-    check_cuda(cudaMalloc(&scratch_, kXentScratchBytes + kHeadScratchBytes), "cudaMalloc(reduction scratch)");
+    // One allocation for all scratches; the doubles come first in each, so they are aligned.
+    const size_t gemm_offset = (kXentScratchBytes + kHeadScratchBytes + 255) / 256 * 256;
+    const size_t scratch_bytes = gemm_offset + kGemmScratchBytes;
+    check_cuda(cudaMalloc(&scratch_, scratch_bytes), "cudaMalloc(reduction scratch)");
     char* base = static_cast<char*>(scratch_);
     xent_.loss_partials = reinterpret_cast<double*>(base);
     xent_.hit_partials = reinterpret_cast<int32_t*>(base + kXentMaxBlocks * sizeof(double));
@@ -52,9 +54,11 @@ StreamResources::StreamResources(int device, const CublasApi& cublas) : device_(
     head_.hit_partials = reinterpret_cast<int32_t*>(base + kHeadMaxBlocks * sizeof(double));
     head_.partials = reinterpret_cast<float*>(base + kHeadMaxBlocks * (sizeof(double) + sizeof(int32_t)));
     head_.ticket = reinterpret_cast<unsigned*>(base + kHeadScratchBytes - 16);
+    // The split-K partial tiles are read as float4s: 256-byte aligned.
+    gemm_.partials = reinterpret_cast<float*>(static_cast<char*>(scratch_) + gemm_offset);
+    gemm_.tickets = reinterpret_cast<unsigned*>(gemm_.partials + kGemmMaxSplitBlocks * kGemmTileFloats);
     // The tickets start at zero; each kernel's last block puts its ticket back to zero.
-    check_cuda(cudaMemsetAsync(scratch_, 0, kXentScratchBytes + kHeadScratchBytes, stream_),
-               "cudaMemsetAsync(reduction scratch)");
+    check_cuda(cudaMemsetAsync(scratch_, 0, scratch_bytes, stream_), "cudaMemsetAsync(reduction scratch)");
   } catch (...) {
     release();
     throw;

@@ -1,6 +1,6 @@
 // Everything one queue of work owns on its device: a non-blocking stream, a cuBLAS handle bound
 // to it with a workspace of its own (so cuBLAS never allocates while a graph is being captured),
-// and the scratch of the cross-block reductions of softmax_xent and the fused head. A backend and every recording made on
+// and the scratch of the cross-block reductions of softmax_xent, the fused head and the split-K GEMMs. A backend and every recording made on
 // it share one (shared_ptr), so a graph never outlives the stream and buffers it launches into.
 #pragma once
 #include <cublas_v2.h>
@@ -24,6 +24,7 @@ class StreamResources {
   const CublasApi& api() const { return api_; }
   const XentScratch& xent() const { return xent_; }
   const HeadScratch& head() const { return head_; }
+  const GemmScratch& gemm() const { return gemm_; }
 
  private:
   void release() noexcept;
@@ -36,6 +37,7 @@ class StreamResources {
   void* scratch_ = nullptr;
   XentScratch xent_{};
   HeadScratch head_{};
+  GemmScratch gemm_{};
 };
 
 }  // namespace tinynn::gpu

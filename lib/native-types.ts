@@ -71,6 +71,26 @@ export interface NativeOps {
     loss: number; correct: number; logits: NativeTensor; dlogits: NativeTensor; dw: NativeTensor; db: NativeTensor;
     dh: NativeTensor | null; dhBias: NativeTensor | null;
   };
+  /**
+   * linearXentStep followed by one SGD step, in place, of w (with dw), b (with db) and, when wantDh
+   * and hBias are given, of hBias (with dhBias) (see Backend::linear_xent_sgd_step).
+   * momentumBuffers: [w, b, hBias] buffers, entries null when momentum is 0.
+   */
+  linearXentSgdStep(h: NativeTensor, hBias: NativeTensor | null, reluInput: boolean, w: NativeTensor, b: NativeTensor,
+                    labels: NativeTensor, wantDh: boolean, momentumBuffers: (NativeTensor | null)[],
+                    options: NativeSgdOptions, firstStep: boolean): {
+    loss: number; correct: number; logits: NativeTensor; dlogits: NativeTensor; dw: NativeTensor; db: NativeTensor;
+    dh: NativeTensor | null; dhBias: NativeTensor | null;
+  };
+  /**
+   * The batch gather and the first Linear layer in one call: x and y as gatherBatch, then
+   * h [B, out] = act(x·wᵀ + b) (w: [out, F]; b null for none; ReLU when relu).
+   */
+  gatherLinear(images: NativeTensor, labels: NativeTensor, indices: Int32Array, scale: number, shift: number,
+               w: NativeTensor, b: NativeTensor | null, relu: boolean): { x: NativeTensor; y: NativeTensor; h: NativeTensor };
+  /** dw [out, in] = dyᵀ·x (dy: [B, out], x: [B, in]), returned, then one SGD step of w in place. */
+  linearGradSgd(dy: NativeTensor, x: NativeTensor, w: NativeTensor, momentumBuffer: NativeTensor | null,
+                options: NativeSgdOptions, firstStep: boolean): NativeTensor;
   softmax(x: NativeTensor): NativeTensor;
   /** int32 [B]: the first index of each row's maximum. */
   argmax(x: NativeTensor): NativeTensor;
@@ -145,9 +165,22 @@ export interface NativeDriver {
   readonly momentumInitialized: boolean;
 }
 
+/** Measurements of the machine itself (bench/, GEMM tests). */
+export interface NativeBench {
+  /** GFLOP/s of independent FMA chains on every pool thread for about `seconds`. */
+  fmaPeak(seconds: number, isa?: string): number;
+  /** The widest instruction set fmaPeak measures here. */
+  fmaPeakIsa(): string;
+  /** The CPU GEMM's kernel set now: 'avx512', 'avx2' or 'portable'. */
+  gemmKernel(): string;
+  /** Threads in the CPU pool. */
+  threads(): number;
+}
+
 export interface NativeModule {
   Tensor: NativeTensorClass;
   Driver: new (options: NativeDriverOptions) => NativeDriver;
   backends(): NativeBackends;
   ops: NativeOps;
+  bench: NativeBench;
 }

@@ -2,6 +2,7 @@
 #include <napi.h>
 
 #include "cpp/binding/addon_data.h"
+#include "cpp/binding/bench.h"
 #include "cpp/binding/driver_wrap.h"
 #include "cpp/binding/js_errors.h"
 #include "cpp/binding/ops.h"
@@ -31,6 +32,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("Tensor", tensor);
   exports.Set("Driver", DriverWrap::define(env));
   exports.Set("ops", define_ops(env));
+  exports.Set("bench", define_bench(env));
   exports.Set("backends", Napi::Function::New(env, backends, "backends"));
   return exports;
 }

@@ -306,6 +306,155 @@ export function opChecks(native, rnd, device = 'cuda') {
     }
   }
 
+  // The fused SGD ops: the CPU side is the Backend default (the separate ops in sequence), the
+  // CUDA side one kernel each. Parameters and momentum buffers are compared after every step of
+  // a short run (the first step initialises the momentum buffers, as in PyTorch).
+  const sgdRuns = [
+    { lr: 0.1, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false },
+    { lr: 0.05, momentum: 0.9, dampening: 0, weightDecay: 0, nesterov: false },
+    { lr: 0.05, momentum: 0.9, dampening: 0.1, weightDecay: 1e-2, nesterov: false },
+    { lr: 0.01, momentum: 0.8, dampening: 0, weightDecay: 5e-4, nesterov: true },
+  ];
+  const momentumPair = (options, n, shape) => (options.momentum ? both(new Float32Array(n), shape) : { cpu: null, cuda: null });
+
+  if (typeof ops.gatherLinear === 'function') {
+    // [images N, features F, batch B, out, bias, relu]: the MNIST layer at the driver's batch sizes
+    // (and their tails, 60000 % 64 = 32, 60000 % 512 = 96), then odd shapes and both epilogues.
+    const shapes = [[3000, 784, 64, 128, false, false], [3000, 784, 512, 128, false, false], [3000, 784, 32, 128, false, false],
+      [3000, 784, 96, 128, true, true], [300, 785, 33, 129, true, true], [10, 7, 1, 1, false, false], [50, 33, 7, 200, true, false],
+      [2000, 100, 1500, 70, true, true], [200, 2000, 129, 65, false, true], [100, 64, 17, 16, false, false]];
+    for (const [n, F, B, outF, withBias, relu] of shapes) {
+      add(`gatherLinear N=${n} F=${F} B=${B} out=${outF} bias=${+withBias} relu=${+relu}`, () => {
+        const images = both(rnd.bytes(n * F), [n, F]);
+        const labels = both(rnd.bytes(n), [n]);
+        const w = both(rnd.floats(outF * F, -0.1, 0.1), [outF, F]);
+        const b = withBias ? both(rnd.floats(outF), [outF]) : { cpu: null, cuda: null };
+        const indices = rnd.ints(B, n);
+        poisonPool(B * F);
+        const r = {};
+        for (const d of ['cpu', 'cuda']) {
+          r[d] = ops.gatherLinear(images[d], labels[d], indices, 1 / 255, -0.5, w[d], b[d], relu);
+          for (const k of ['x', 'y', 'h']) track(r[d][k]);
+        }
+        const yAt = firstMismatch(r.cuda.y.toArray(), r.cpu.y.toArray());
+        return all(compare('x', r.cuda.x.toArray(), r.cpu.x.toArray(), 1e-6), compare('h', r.cuda.h.toArray(), r.cpu.h.toArray()),
+          { ok: yAt < 0, err: 0, detail: yAt < 0 ? 'labels equal' : `label ${yAt} differs` });
+      });
+    }
+    add('gatherLinear is bit-reproducible (B=512, 784 → 128, twice)', () => {
+      const images = on('cuda', rnd.bytes(3000 * 784), [3000, 784]);
+      const labels = on('cuda', rnd.bytes(3000), [3000]);
+      const w = on('cuda', rnd.floats(128 * 784, -0.1, 0.1), [128, 784]);
+      const indices = rnd.ints(512, 3000);
+      const h = [0, 1].map(() => {
+        const r = ops.gatherLinear(images, labels, indices, 1 / 255, -0.5, w, null, false);
+        track(r.x); track(r.y);
+        return track(r.h).toArray();
+      });
+      const at = firstMismatch(h[0], h[1]);
+      return { ok: at < 0, err: 0, detail: at < 0 ? 'same bits' : `h[${at}]: ${h[0][at]} then ${h[1][at]}` };
+    });
+  }
+
+  if (typeof ops.linearGradSgd === 'function') {
+    // [B (rows), in, out]
+    const shapes = [[64, 784, 128], [512, 784, 128], [32, 784, 128], [96, 784, 128], [33, 785, 129], [1, 1, 1],
+      [700, 33, 7], [129, 7, 300], [2000, 50, 20], [5000, 16, 16]];
+    shapes.forEach(([B, inF, outF], i) => {
+      const options = sgdRuns[i % sgdRuns.length];
+      add(`linearGradSgd B=${B} in=${inF} out=${outF} ${JSON.stringify(options)}, 3 steps`, () => {
+        const w = both(rnd.floats(outF * inF), [outF, inF]);
+        const m = momentumPair(options, outF * inF, [outF, inF]);
+        const results = [];
+        for (let step = 0; step < 3; step++) {
+          const dy = both(rnd.floats(B * outF, -0.1, 0.1), [B, outF]);
+          const x = both(rnd.floats(B * inF), [B, inF]);
+          poisonPool(outF * inF);
+          const dw = {};
+          for (const d of ['cpu', 'cuda']) dw[d] = track(ops.linearGradSgd(dy[d], x[d], w[d], m[d], options, step === 0));
+          results.push(compare(`dw step ${step}`, dw.cuda.toArray(), dw.cpu.toArray()), compare(`w step ${step}`, w.cuda.toArray(), w.cpu.toArray()));
+          if (options.momentum) results.push(compare(`momentum step ${step}`, m.cuda.toArray(), m.cpu.toArray()));
+        }
+        return all(...results);
+      });
+    });
+    add('linearGradSgd is bit-reproducible (B=512, 784 → 128, twice)', () => {
+      const options = sgdRuns[1];
+      const w0 = rnd.floats(128 * 784);
+      const dy = on('cuda', rnd.floats(512 * 128, -0.1, 0.1), [512, 128]);
+      const x = on('cuda', rnd.floats(512 * 784), [512, 784]);
+      const w = [0, 1].map(() => {
+        const wt = on('cuda', w0, [128, 784]);
+        const mt = on('cuda', new Float32Array(128 * 784), [128, 784]);
+        track(ops.linearGradSgd(dy, x, wt, mt, options, true));
+        track(ops.linearGradSgd(dy, x, wt, mt, options, false));
+        return wt.toArray();
+      });
+      const at = firstMismatch(w[0], w[1]);
+      return { ok: at < 0, err: 0, detail: at < 0 ? 'same bits' : `w[${at}]: ${w[0][at]} then ${w[1][at]}` };
+    });
+  }
+
+  if (typeof ops.linearXentSgdStep === 'function') {
+    // [B, in, out]: the row-per-warp kernel (in 128 or 256, out <= 16; one block, several, the
+    // largest tiles, and past its block limit), and the tiled kernel for other shapes.
+    const shapes = [[8, 128, 10], [9, 128, 10], [64, 128, 10], [32, 128, 10], [512, 128, 10], [96, 128, 10], [2100, 128, 10],
+      [8193, 128, 10], [100, 256, 16], [33, 256, 3], [64, 128, 1], [7, 33, 10], [100, 200, 32], [64, 384, 10]];
+    const variants = [[true, true, true], [false, true, true], [false, false, false], [true, false, true], [true, true, false]];
+    shapes.forEach(([B, inF, outF], i) => {
+      const [withBias, relu, wantDh] = variants[i % variants.length];
+      const options = sgdRuns[i % sgdRuns.length];
+      add(`linearXentSgdStep B=${B} in=${inF} out=${outF} hBias=${+withBias} relu=${+relu} dh=${+wantDh} ` +
+        `${JSON.stringify(options)}, 2 steps`, () => {
+        const w = both(rnd.floats(outF * inF, -0.5, 0.5), [outF, inF]);
+        const b = both(rnd.floats(outF), [outF]);
+        const hBias = withBias ? both(rnd.floats(inF), [inF]) : { cpu: null, cuda: null };
+        const bufs = [momentumPair(options, outF * inF, [outF, inF]), momentumPair(options, outF, [outF]),
+          withBias ? momentumPair(options, inF, [inF]) : { cpu: null, cuda: null }];
+        const parts = [];
+        for (let step = 0; step < 2; step++) {
+          const h = both(rnd.floats(B * inF), [B, inF]);
+          const labels = both(rnd.ints(B, outF), [B]);
+          poisonPool(B * inF);
+          const r = {};
+          for (const d of ['cpu', 'cuda']) {
+            r[d] = ops.linearXentSgdStep(h[d], hBias[d], relu, w[d], b[d], labels[d], wantDh, bufs.map((m) => m[d]), options, step === 0);
+            for (const k of ['logits', 'dlogits', 'dw', 'db', 'dh', 'dhBias']) if (r[d][k]) track(r[d][k]);
+          }
+          const loss = Math.abs(r.cuda.loss - r.cpu.loss) / Math.max(Math.abs(r.cpu.loss), 1e-6);
+          parts.push(compare(`h (in place) step ${step}`, h.cuda.toArray(), h.cpu.toArray()),
+            { ok: loss <= TOLERANCE, err: loss, detail: `loss ${r.cuda.loss} vs ${r.cpu.loss}` },
+            { ok: r.cuda.correct === r.cpu.correct, err: 0, detail: `correct ${r.cuda.correct} vs ${r.cpu.correct}` });
+          for (const k of ['logits', 'dlogits', 'dw', 'db', 'dh', 'dhBias']) {
+            if (!r.cpu[k] && !r.cuda[k]) continue;
+            if (!r.cpu[k] || !r.cuda[k]) parts.push({ ok: false, err: 0, detail: `${k} missing on one device` });
+            else parts.push(compare(`${k} step ${step}`, r.cuda[k].toArray(), r.cpu[k].toArray()));
+          }
+          parts.push(compare(`w step ${step}`, w.cuda.toArray(), w.cpu.toArray()), compare(`b step ${step}`, b.cuda.toArray(), b.cpu.toArray()));
+          if (withBias) parts.push(compare(`hBias step ${step}`, hBias.cuda.toArray(), hBias.cpu.toArray()));
+          bufs.forEach((m, j) => { if (m.cpu) parts.push(compare(`momentum ${j} step ${step}`, m.cuda.toArray(), m.cpu.toArray())); });
+        }
+        return all(...parts);
+      });
+    });
+    add('linearXentSgdStep is bit-reproducible (512 x 128 → 10, twice)', () => {
+      const options = sgdRuns[1];
+      const h0 = rnd.floats(512 * 128), w0 = rnd.floats(10 * 128, -0.5, 0.5), b0 = rnd.floats(10), hb0 = rnd.floats(128);
+      const labels = on('cuda', rnd.ints(512, 10), [512]);
+      const runs = [0, 1].map(() => {
+        const [h, w, b, hb] = [on('cuda', h0, [512, 128]), on('cuda', w0, [10, 128]), on('cuda', b0, [10]), on('cuda', hb0, [128])];
+        const bufs = [on('cuda', new Float32Array(1280), [10, 128]), on('cuda', new Float32Array(10), [10]), on('cuda', new Float32Array(128), [128])];
+        const r = ops.linearXentSgdStep(h, hb, true, w, b, labels, true, bufs, options, true);
+        for (const k of ['logits', 'dlogits', 'dw', 'db', 'dh', 'dhBias']) track(r[k]);
+        return { loss: r.loss, w: w.toArray(), dh: r.dh.toArray(), hb: hb.toArray() };
+      });
+      const at = firstMismatch(runs[0].w, runs[1].w);
+      const same = at < 0 && Object.is(runs[0].loss, runs[1].loss) && firstMismatch(runs[0].dh, runs[1].dh) < 0 &&
+        firstMismatch(runs[0].hb, runs[1].hb) < 0;
+      return { ok: same, err: 0, detail: same ? `loss ${runs[0].loss} twice, same bits` : `loss ${runs[0].loss} then ${runs[1].loss}; w differs at ${at}` };
+    });
+  }
+
   // Moves between devices and in-place copies.
   add('Tensor moves: cpu → cuda → cpu, zeros, copyFrom', () => {
     const data = rnd.floats(785 * 33);

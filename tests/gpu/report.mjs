@@ -1,5 +1,5 @@
 // Gathers the GPU check's results into one JSON and prints the summary table (last, by design).
-//   node tests/gpu/report.mjs OUT_DIR STEP=EXIT_CODE ...   (steps: ops, train, train-unfused, train-tf32;
+//   node tests/gpu/report.mjs OUT_DIR STEP=EXIT_CODE ...   (steps: ops, train, train-unfused, train-unfused-step, train-tf32;
 //   each STEP's results are read from OUT_DIR/STEP.json)
 // Exit code: 0 when every step passed, 2 when CUDA was unavailable, else 1.
 import * as fs from 'fs';

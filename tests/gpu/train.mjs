@@ -4,7 +4,7 @@
 // no node_modules. $TINYNN_DIST points at another dist/ (a dry run against a private build).
 // TINYNN_TRAIN_DEVICE=cpu runs the same script on the CPU (a dry run where there is no GPU).
 // --timing-only skips the training checks (for timing the same code under another setting, e.g.
-// TINYNN_CUDA_FUSED_HEAD=0 or TINYNN_TF32=1). Exit code: 0 passed, 1 a check failed, 2 CUDA unavailable.
+// TINYNN_CUDA_FUSED_HEAD=0, TINYNN_CUDA_FUSED_STEP=0 or TINYNN_TF32=1). Exit code: 0 passed, 1 a check failed, 2 CUDA unavailable.
 import * as fs from 'fs';
 import * as path from 'path';
 import { outFile, repoRoot, require } from './load-addon.mjs';
@@ -12,13 +12,13 @@ import { outFile, repoRoot, require } from './load-addon.mjs';
 const out = outFile();
 const device = process.env.TINYNN_TRAIN_DEVICE === 'cpu' ? 'cpu' : 'cuda';
 const timingOnly = process.argv.includes('--timing-only');
-const settings = ['TINYNN_CUDA_FUSED_HEAD', 'TINYNN_TF32'].filter((k) => process.env[k] !== undefined).map((k) => `${k}=${process.env[k]}`);
+const settings = ['TINYNN_CUDA_FUSED_HEAD', 'TINYNN_CUDA_FUSED_STEP', 'TINYNN_TF32'].filter((k) => process.env[k] !== undefined).map((k) => `${k}=${process.env[k]}`);
 const report = { device, settings: settings.join(' ') || 'default', timingOnly, backends: null, checks: [], accuracyRun: null,
   timings: [], passed: 0, failed: 0 };
 const save = () => out && fs.writeFileSync(out, JSON.stringify(report, null, 2) + '\n');
 
 const tinynn = require(path.resolve(repoRoot, process.env.TINYNN_DIST || 'dist', 'index.js'));
-const { nn, optim, Trainer, datasets, backends, manualSeed } = tinynn;
+const { nn, optim, Trainer, DataLoader, datasets, backends, manualSeed } = tinynn;
 
 report.backends = backends();
 console.log('backends():', JSON.stringify(report.backends));
@@ -96,6 +96,42 @@ if (mnist) {
       Math.abs(onDevice.loss - onCpu.loss) <= 1e-4 * Math.max(1, onCpu.loss),
       `${device} ${(100 * onDevice.accuracy).toFixed(2)} % loss ${onDevice.loss.toFixed(5)}, ` +
       `cpu ${(100 * onCpu.accuracy).toFixed(2)} % loss ${onCpu.loss.toFixed(5)}`);
+  });
+
+  // The fused driver takes other routes for other depths (one Linear: no hidden layer; three and
+  // four: middle layers, biases through the final SGD call): its losses follow the eager path's.
+  if (!timingOnly) await step('depths', async () => {
+    const archs = [[[784, 10]], [[784, 48], [48, 24], [24, 10]], [[784, 40], [40, 30], [30, 20], [20, 10]]];
+    const options = { lr: 0.05, momentum: 0.9, dampening: 0.1, weightDecay: 1e-3, nesterov: false };
+    const steps = 6;
+    for (const dims of archs) {
+      const make = () => {
+        manualSeed(42);
+        const mods = [];
+        dims.forEach(([i, o], k) => { mods.push(new nn.Linear(i, o)); if (k + 1 < dims.length) mods.push(new nn.ReLU()); });
+        return new nn.Sequential(...mods).to(device);
+      };
+      const eagerModel = make();
+      const opt = new optim.SGD(eagerModel.parameters(), options);
+      const lossFn = new nn.CrossEntropyLoss();
+      const eager = [];
+      for (const { x, y } of new DataLoader(train.subset(0, 64 * steps), { batchSize: 64 })) {
+        const loss = lossFn.forward(eagerModel.forward(x.to(device)), y.to(device));
+        opt.zeroGrad();
+        loss.backward();
+        opt.step();
+        eager.push(loss.item());
+      }
+      const fusedModel = make();
+      const t = new Trainer(fusedModel, { optimizer: new optim.SGD(fusedModel.parameters(), options), loss: new nn.CrossEntropyLoss() });
+      const fused = [];
+      for (let k = 0; k < steps; k++) {
+        fused.push((await t.fit(train.subset(64 * k, 64 * k + 64), { epochs: 1, batchSize: 64, shuffle: false })).epochs[0].loss);
+      }
+      const err = Math.max(...eager.map((e, i) => Math.abs(e - fused[i]) / Math.abs(e)));
+      check(`fused = eager, ${dims.length} Linear layers`, err <= 1e-4,
+        `${steps} steps, max rel loss difference ${err.toExponential(2)} (fused ${fused.map((v) => v.toFixed(5)).join(' ')})`);
+    }
   });
 
   // Same seeds, same data, same GPU: bit-identical losses (fixed-order reductions, no float atomics).

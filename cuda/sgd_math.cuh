@@ -1,0 +1,25 @@
+// One parameter's SGD step (PyTorch's torch.optim.SGD), shared by the SGD kernel and the kernels
+// that fuse the update into their epilogue. The operations are those of the CPU backend, in its
+// order, each rounded on its own (__fmul_rn / __fadd_rn: no contraction into FMAs), so a CUDA
+// update equals the CPU's bit for bit given the same inputs, and the fused and unfused CUDA paths
+// agree exactly.
+#pragma once
+#include "cuda/kernels.h"
+
+namespace tinynn::gpu {
+
+// Returns the updated parameter; updates *momentum_buf (unused when s.momentum == 0).
+__device__ inline float sgd_step(float param, float grad, float* momentum_buf, const SgdParams& s) {
+  float g = grad;
+  if (s.weight_decay != 0.f) g = __fadd_rn(g, __fmul_rn(s.weight_decay, param));
+  if (s.momentum != 0.f) {
+    const float buf = s.first_step ? g
+                                   : __fadd_rn(__fmul_rn(s.momentum, *momentum_buf),
+                                               __fmul_rn(__fsub_rn(1.f, s.dampening), g));
+    *momentum_buf = buf;
+    g = s.nesterov ? __fadd_rn(g, __fmul_rn(s.momentum, buf)) : buf;
+  }
+  return __fsub_rn(param, __fmul_rn(s.lr, g));
+}
+
+}  // namespace tinynn::gpu
