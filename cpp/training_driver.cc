@@ -204,9 +204,11 @@ std::vector<EpochRecord> TrainingDriver::fit(const FitSpec& spec, const FitCallb
       if (abort_.load()) throw Aborted();
       int count = std::min(chunk, steps - done);
       if (!model_.momentum_initialized) {
-        // PyTorch's first momentum step differs (buffer = gradient): run it on its own, uncaptured.
-        count = 1;
-        enqueue_step(ws, spec.train, 0, std::min(B, n), done, spec.scale, spec.shift, true);
+        // PyTorch's first momentum step differs (buffer = gradient). The chunk holding it runs
+        // uncaptured, so captured chunks keep the same boundaries (and recordings) in every epoch.
+        for (int s = done; s < done + count; ++s) {
+          enqueue_step(ws, spec.train, s * B, std::min(B, n - s * B), s, spec.scale, spec.shift, s == done);
+        }
         model_.momentum_initialized = true;
       } else {
         auto key = std::make_tuple(spec.train.images->data(), spec.train.labels->data(), n, done, count, spec.scale, spec.shift);
