@@ -56,29 +56,43 @@ struct HeadArgs {
   float* h_bias_momentum;
 };
 
-// Element i of the concatenated result [dW (out·in) | db (out) | dh_bias (in)] is complete (sum):
-// stores it and, with apply_sgd, steps its parameter. Called once per element, by the last block.
-__device__ inline void finish_head_element(const HeadArgs& a, int i, float sum) {
+// Element i of the concatenated result [dW (out·in) | db (out) | dh_bias (in)]: where it goes, and
+// (with apply_sgd) the parameter and momentum buffer it steps.
+struct HeadElement {
+  float* grad;
+  float* param;     // null: no SGD step
+  float* momentum;  // null: none
+};
+
+__device__ inline HeadElement head_element(const HeadArgs& a, int i) {
   const int nw = a.out * a.in;
-  if (i < nw) {
-    a.dW[i] = sum;
-    if (a.apply_sgd) a.W[i] = sgd_step(a.W[i], sum, a.W_momentum ? a.W_momentum + i : nullptr, a.sgd);
-  } else if (i < nw + a.out) {
+  if (i < nw) return {a.dW + i, a.apply_sgd ? a.W + i : nullptr, a.W_momentum ? a.W_momentum + i : nullptr};
+  if (i < nw + a.out) {
     const int o = i - nw;
-    a.db[o] = sum;
-    if (a.apply_sgd) a.b[o] = sgd_step(a.b[o], sum, a.b_momentum ? a.b_momentum + o : nullptr, a.sgd);
-  } else if (a.dh && a.dh_bias) {
-    const int k = i - nw - a.out;
-    a.dh_bias[k] = sum;
-    if (a.apply_sgd && a.h_bias)
-      a.h_bias[k] = sgd_step(a.h_bias[k], sum, a.h_bias_momentum ? a.h_bias_momentum + k : nullptr, a.sgd);
+    return {a.db + o, a.apply_sgd ? a.b + o : nullptr, a.b_momentum ? a.b_momentum + o : nullptr};
   }
+  const int k = i - nw - a.out;
+  return {a.dh_bias + k, a.apply_sgd && a.h_bias ? a.h_bias + k : nullptr,
+          a.h_bias_momentum ? a.h_bias_momentum + k : nullptr};
+}
+
+// Element i is complete (sum): stores it and, with apply_sgd, steps its parameter. Called once per
+// element, by the last block.
+__device__ inline void finish_head_element(const HeadArgs& a, int i, float sum) {
+  const HeadElement e = head_element(a, i);
+  *e.grad = sum;
+  if (e.param) *e.param = sgd_step(*e.param, sum, e.momentum, a.sgd);
 }
 
 // The grid-wide end of both kernels, run by every thread of every block once the block's partial
 // sums are final: `partial(i)` gives this block's element i of [dW | db | dh_bias]; block_loss and
 // block_hits its totals (read by thread 0). One block: its sums are the results. Several: each
-// leaves its partials in scratch, and the last to finish adds them in block order.
+// leaves its partials in scratch, and the last to finish adds them in block order. The last block
+// is latency-bound: each thread takes 4 consecutive elements at a time (float4 partials) and issues
+// the loads of all blocks' partials (kHeadGroup at a time) and of the parameters and momenta
+// before any add.
+constexpr int kHeadGroup = 16;
+
 template <typename Partial>
 __device__ inline void finish_head(const HeadArgs& a, Partial partial, double block_loss, int block_hits,
                                    int threads) {
@@ -99,28 +113,83 @@ __device__ inline void finish_head(const HeadArgs& a, Partial partial, double bl
     a.scratch.loss_partials[blockIdx.x] = block_loss;
     a.scratch.hit_partials[blockIdx.x] = block_hits;
   }
-  __threadfence();  // this thread's partials are visible device-wide before the ticket is taken
+  // The block's partials, ordered before thread 0's fence by the barrier, are visible device-wide
+  // before its ticket is taken; the last block's fence orders its reads after the others' writes
+  // (one fence per block, as in cooperative groups' grid sync).
   __syncthreads();
-  if (t == 0) last = atomicAdd(a.scratch.ticket, 1u) == gridDim.x - 1;
+  if (t == 0) {
+    __threadfence();
+    last = atomicAdd(a.scratch.ticket, 1u) == gridDim.x - 1;
+    if (last) __threadfence();
+  }
   __syncthreads();
   if (!last) return;
-  __threadfence();
-  for (int i = t; i < total; i += threads) {
-    float s = 0.f;
-#pragma unroll 4
-    for (unsigned blk = 0; blk < gridDim.x; ++blk)
-      s += __ldcg(a.scratch.partials + static_cast<size_t>(blk) * kHeadMaxPartial + i);
-    finish_head_element(a, i, s);
+  const int blocks = static_cast<int>(gridDim.x);
+  double loss_sum = 0.0;
+  int hit_sum = 0;
+  if (t == 0) {
+    for (int b0 = 0; b0 < blocks; b0 += kHeadGroup) {
+      double l[kHeadGroup];
+      int h[kHeadGroup];
+#pragma unroll
+      for (int g = 0; g < kHeadGroup; ++g) {
+        l[g] = b0 + g < blocks ? __ldcg(a.scratch.loss_partials + b0 + g) : 0.0;
+        h[g] = b0 + g < blocks ? __ldcg(a.scratch.hit_partials + b0 + g) : 0;
+      }
+#pragma unroll
+      for (int g = 0; g < kHeadGroup; ++g) {
+        if (b0 + g < blocks) {
+          loss_sum += l[g];
+          hit_sum += h[g];
+        }
+      }
+    }
+  }
+  const bool sgd = a.apply_sgd;
+  const bool momentum = sgd && a.sgd.momentum != 0.f && !a.sgd.first_step;
+  for (int q = 4 * t; q < total; q += 4 * threads) {
+    // This quad's parameters and momenta (in flight with the partials below).
+    HeadElement el[4];
+    float pv[4], mv[4];
+#pragma unroll
+    for (int c = 0; c < 4; ++c) {
+      el[c] = head_element(a, q + c < total ? q + c : q);
+      pv[c] = sgd && el[c].param ? *el[c].param : 0.f;
+      mv[c] = momentum && el[c].momentum ? *el[c].momentum : 0.f;
+    }
+    float4 s = make_float4(0.f, 0.f, 0.f, 0.f);
+    for (int b0 = 0; b0 < blocks; b0 += kHeadGroup) {
+      float4 p[kHeadGroup];
+#pragma unroll
+      for (int g = 0; g < kHeadGroup; ++g)
+        p[g] = b0 + g < blocks
+                   ? __ldcg(reinterpret_cast<const float4*>(a.scratch.partials + static_cast<size_t>(b0 + g) * kHeadMaxPartial + q))
+                   : make_float4(0.f, 0.f, 0.f, 0.f);
+#pragma unroll
+      for (int g = 0; g < kHeadGroup; ++g) {
+        if (b0 + g < blocks) {
+          s.x += p[g].x;
+          s.y += p[g].y;
+          s.z += p[g].z;
+          s.w += p[g].w;
+        }
+      }
+    }
+    const float sv[4] = {s.x, s.y, s.z, s.w};
+#pragma unroll
+    for (int c = 0; c < 4; ++c) {
+      if (q + c >= total) continue;
+      *el[c].grad = sv[c];
+      if (el[c].param) {
+        float buf = 0.f;
+        *el[c].param = sgd_step_value(pv[c], sv[c], mv[c], &buf, a.sgd);
+        if (a.sgd.momentum != 0.f && el[c].momentum) *el[c].momentum = buf;
+      }
+    }
   }
   if (t == 0) {
-    double s = 0.0;
-    int h = 0;
-    for (unsigned blk = 0; blk < gridDim.x; ++blk) {
-      s += __ldcg(a.scratch.loss_partials + blk);
-      h += __ldcg(a.scratch.hit_partials + blk);
-    }
-    *a.loss = static_cast<float>(s / a.rows);
-    if (a.correct) *a.correct += h;
+    *a.loss = static_cast<float>(loss_sum / a.rows);
+    if (a.correct) *a.correct += hit_sum;
     *a.scratch.ticket = 0;  // ready for the next launch (or graph replay) on this stream
   }
 }

@@ -8,6 +8,10 @@
 // micro-tile. With several K slices, every block leaves its partial tile in scratch and the last
 // slice of a tile to finish (ticket) adds the partials in slice order and runs the epilogue: the
 // sums' order depends on the shapes alone, so results are bit-reproducible, with no float atomics.
+// The work is tiny and latency-bound, so every dependent global round trip counts: the epilogue's
+// inputs (bias; W and its momentum) are loaded at the start, a slice is one or two chunks, global
+// stores never sit between a chunk's loads, and the last block issues the loads of all slices'
+// partials before adding them (in slice order).
 #include <algorithm>
 #include <cstdint>
 
@@ -19,15 +23,15 @@ namespace tinynn::gpu {
 namespace {
 
 constexpr int kTM = 16, kTN = 64;          // output tile: rows (M) × columns (N)
-constexpr int kKC = 32;                    // K chunk staged in shared memory
+constexpr int kKC = 64;                    // K chunk staged in shared memory
 constexpr int kRM = 2, kRN = 4;            // per-thread micro-tile
 constexpr int kGemmThreads = (kTM / kRM) * (kTN / kRN);  // 128
 constexpr int kLdA = kTM + 4, kLdB = kTN + 4;  // shared row strides (floats), k-major: As[k][m]
-constexpr int kAPerThread = kTM * kKC / kGemmThreads;  // 4
-constexpr int kBPerThread = kTN * kKC / kGemmThreads;  // 16
-constexpr int kMinSlice = 2 * kKC;      // K per block below which splitting K does not pay
+constexpr int kAPerThread = kTM * kKC / kGemmThreads;  // 8
+constexpr int kBPerThread = kTN * kKC / kGemmThreads;  // 32
+constexpr int kMinSlice = kKC;          // K per block below which splitting K does not pay
 constexpr int kTargetBlocks = 512;      // ~4 blocks of 4 warps per SM on an H100/H200
-constexpr int kMaxSlices = 16;
+constexpr int kMaxSlices = 16;         // also the partials the last block loads at once
 static_assert(kTM * kTN == kGemmTileFloats, "a partial tile fills one scratch slot");
 static_assert(kTM * kKC % kGemmThreads == 0 && kTN * kKC % kGemmThreads == 0, "whole loads per thread");
 
@@ -83,8 +87,8 @@ __device__ inline void mma_chunk(const float* As, const float* Bs, float (&acc)[
 }
 
 // The K loop over the block's slice: `load(k, ra, rb)` fetches chunk k's operands into registers
-// (zeros outside the matrices and the slice), `store(ra, rb, As, Bs)` puts them in shared memory.
-// The next chunk's loads are in flight while this chunk is multiplied.
+// (zeros outside the matrices and the slice), `store(k, ra, rb, As, Bs)` puts them in shared
+// memory. The next chunk's loads are in flight while this chunk is multiplied.
 template <typename Load, typename Store>
 __device__ inline void gemm_slice(const Tile& t, Load load, Store store, float* As, float* Bs,
                                   float (&acc)[kRM][kRN]) {
@@ -96,63 +100,77 @@ __device__ inline void gemm_slice(const Tile& t, Load load, Store store, float* 
   load(t.k0, ra, rb);
   for (int k = t.k0; k < t.k1; k += kKC) {
     __syncthreads();  // the previous chunk's readers are done with As, Bs
-    store(ra, rb, As, Bs);
+    store(k, ra, rb, As, Bs);
     __syncthreads();
     if (k + kKC < t.k1) load(k + kKC, ra, rb);
     mma_chunk(As, Bs, acc);
   }
 }
 
-// The end of every block: with one K slice, epilogue(m, n, value) for each element of the
-// micro-tile at once; with several, the partial tile goes to scratch and the tile's last block
-// runs the epilogue on the sums over slices in slice order. epilogue sees only m < M, n < N.
+// The end of every block: with one K slice, epilogue(i, j, m, n, value) for each element (i, j) of
+// the micro-tile at once; with several, the partial tile goes to scratch and the tile's last block
+// runs the epilogue on the sums over slices in slice order, each thread on its own micro-tile
+// (the one it wrote). epilogue sees only m < M, n < N; i and j are compile-time after unrolling.
 template <typename Epilogue>
 __device__ inline void finish_tile(const Tile& t, Split split, int M, int N, const GemmScratch& scratch,
-                                   const float (&acc)[kRM][kRN], Epilogue epilogue) {
+                                   float (&acc)[kRM][kRN], Epilogue epilogue) {
   const int tm = threadIdx.x / (kTN / kRN), tn = threadIdx.x % (kTN / kRN);
-  if (split.slices == 1) {
+  const int offset = (tm * kRM) * kTN + tn * kRN;  // of the micro-tile's first row in a partial tile
+  if (split.slices > 1) {
+    __shared__ bool last;
+    float* mine = scratch.partials + static_cast<size_t>(blockIdx.x) * kGemmTileFloats;
+#pragma unroll
+    for (int i = 0; i < kRM; ++i)
+      *reinterpret_cast<float4*>(mine + offset + i * kTN) = make_float4(acc[i][0], acc[i][1], acc[i][2], acc[i][3]);
+    // The block's partials, ordered before thread 0's fence by the barrier, are visible device-wide
+    // before its ticket is taken; the last block's fence orders its reads after the others' writes
+    // (cooperative groups' grid sync does the same: one fence per block, not one per thread).
+    __syncthreads();
+    if (threadIdx.x == 0) {
+      __threadfence();
+      last = atomicAdd(scratch.tickets + t.tile, 1u) == static_cast<unsigned>(split.slices - 1);
+      if (last) __threadfence();
+    }
+    __syncthreads();
+    if (!last) return;
+    // All slices' loads in flight at once, then the sums in slice order.
+    const float* first = scratch.partials + static_cast<size_t>(t.tile) * split.slices * kGemmTileFloats + offset;
+    float4 p[kMaxSlices][kRM];
+#pragma unroll
+    for (int sl = 0; sl < kMaxSlices; ++sl)
+#pragma unroll
+      for (int i = 0; i < kRM; ++i)
+        p[sl][i] = sl < split.slices
+                       ? __ldcg(reinterpret_cast<const float4*>(first + static_cast<size_t>(sl) * kGemmTileFloats + i * kTN))
+                       : make_float4(0.f, 0.f, 0.f, 0.f);
 #pragma unroll
     for (int i = 0; i < kRM; ++i) {
-      const int m = t.m0 + tm * kRM + i;
+      float4 s = p[0][i];
 #pragma unroll
-      for (int j = 0; j < kRN; ++j) {
-        const int n = t.n0 + tn * kRN + j;
-        if (m < M && n < N) epilogue(m, n, acc[i][j]);
+      for (int sl = 1; sl < kMaxSlices; ++sl) {
+        if (sl < split.slices) {
+          s.x += p[sl][i].x;
+          s.y += p[sl][i].y;
+          s.z += p[sl][i].z;
+          s.w += p[sl][i].w;
+        }
       }
+      acc[i][0] = s.x;
+      acc[i][1] = s.y;
+      acc[i][2] = s.z;
+      acc[i][3] = s.w;
     }
-    return;
+    if (threadIdx.x == 0) scratch.tickets[t.tile] = 0;  // ready for the next launch or replay
   }
-  __shared__ bool last;
-  float* mine = scratch.partials + static_cast<size_t>(blockIdx.x) * kGemmTileFloats;
 #pragma unroll
-  for (int i = 0; i < kRM; ++i)
-    *reinterpret_cast<float4*>(mine + (tm * kRM + i) * kTN + tn * kRN) =
-        make_float4(acc[i][0], acc[i][1], acc[i][2], acc[i][3]);
-  __threadfence();  // this thread's partials are visible device-wide before the ticket is taken
-  __syncthreads();
-  if (threadIdx.x == 0) last = atomicAdd(scratch.tickets + t.tile, 1u) == static_cast<unsigned>(split.slices - 1);
-  __syncthreads();
-  if (!last) return;
-  __threadfence();
-  const float* first = scratch.partials + static_cast<size_t>(t.tile) * split.slices * kGemmTileFloats;
-  for (int e = threadIdx.x * 4; e < kTM * kTN; e += kGemmThreads * 4) {
-    float4 s = __ldcg(reinterpret_cast<const float4*>(first + e));
-    for (int sl = 1; sl < split.slices; ++sl) {
-      const float4 p = __ldcg(reinterpret_cast<const float4*>(first + static_cast<size_t>(sl) * kGemmTileFloats + e));
-      s.x += p.x;
-      s.y += p.y;
-      s.z += p.z;
-      s.w += p.w;
-    }
-    const int m = t.m0 + e / kTN, n = t.n0 + e % kTN;
-    const float v[4] = {s.x, s.y, s.z, s.w};
-    if (m < M) {
+  for (int i = 0; i < kRM; ++i) {
+    const int m = t.m0 + tm * kRM + i;
 #pragma unroll
-      for (int j = 0; j < 4; ++j)
-        if (n + j < N) epilogue(m, n + j, v[j]);
+    for (int j = 0; j < kRN; ++j) {
+      const int n = t.n0 + tn * kRN + j;
+      if (m < M && n < N) epilogue(i, j, m, n, acc[i][j]);
     }
   }
-  if (threadIdx.x == 0) scratch.tickets[t.tile] = 0;  // ready for the next launch or replay
 }
 
 struct GatherLinearArgs {
@@ -172,12 +190,14 @@ struct GatherLinearArgs {
 };
 
 // h[m][n] = Σ_k x[m][k]·W[n][k], x[m][k] = images[indices[m]][k]·scale + shift. A loads: lane = k
-// (a warp reads 32 consecutive bytes of one image row); B loads: lane = k along a row of W.
+// (a warp reads 32 consecutive bytes of one image row); B loads: lane = k along a row of W. The
+// column tile at n0 = 0 writes x (from the staged registers, so no store waits between loads) and
+// y (its label loads in flight during the GEMM).
 __global__ void __launch_bounds__(kGemmThreads) gather_linear_kernel(const __grid_constant__ GatherLinearArgs a) {
   __shared__ __align__(16) float As[kKC * kLdA];
   __shared__ __align__(16) float Bs[kKC * kLdB];
   const Tile t = block_tile(a.N, a.split, a.K);
-  const int kk = threadIdx.x % kKC, r0 = threadIdx.x / kKC;  // r0 + 4·j: this thread's rows of A, B
+  const int kk = threadIdx.x % kKC, r0 = threadIdx.x / kKC;  // r0 + kRowStep·j: this thread's rows of A, B
   constexpr int kRowStep = kGemmThreads / kKC;
   const bool writes_x = t.n0 == 0;  // one column tile writes x, once per element
   const uint8_t* src[kAPerThread];
@@ -186,37 +206,45 @@ __global__ void __launch_bounds__(kGemmThreads) gather_linear_kernel(const __gri
     const int m = t.m0 + r0 + kRowStep * j;
     src[j] = m < a.M ? a.images + static_cast<size_t>(a.indices[m]) * a.K : nullptr;
   }
-  if (writes_x && t.slice == 0 && threadIdx.x < kTM && t.m0 + threadIdx.x < a.M)
-    a.y[t.m0 + threadIdx.x] = a.labels[a.indices[t.m0 + threadIdx.x]];
+  const bool writes_y = writes_x && t.slice == 0 && threadIdx.x < kTM && t.m0 + threadIdx.x < a.M;
+  int32_t label = 0;
+  if (writes_y) label = a.labels[a.indices[t.m0 + threadIdx.x]];
+  // The epilogue's bias, loaded ahead.
+  const int tn = threadIdx.x % (kTN / kRN);
+  float bias[kRN];
+#pragma unroll
+  for (int j = 0; j < kRN; ++j) {
+    const int n = t.n0 + tn * kRN + j;
+    bias[j] = a.bias && n < a.N ? a.bias[n] : 0.f;
+  }
 
   auto load = [&](int k0, float (&ra)[kAPerThread], float (&rb)[kBPerThread]) {
     const int k = k0 + kk;
     const bool in_k = k < t.k1;
 #pragma unroll
-    for (int j = 0; j < kAPerThread; ++j) {
-      float v = 0.f;
-      if (in_k && src[j]) {
-        v = static_cast<float>(src[j][k]) * a.scale + a.shift;
-        if (writes_x) a.x[static_cast<size_t>(t.m0 + r0 + kRowStep * j) * a.K + k] = v;
-      }
-      ra[j] = v;
-    }
-#pragma unroll
     for (int j = 0; j < kBPerThread; ++j) {
       const int n = t.n0 + r0 + kRowStep * j;
       rb[j] = in_k && n < a.N ? a.W[static_cast<size_t>(n) * a.K + k] : 0.f;
     }
-  };
-  auto store = [&](const float (&ra)[kAPerThread], const float (&rb)[kBPerThread], float* As_, float* Bs_) {
 #pragma unroll
-    for (int j = 0; j < kAPerThread; ++j) As_[kk * kLdA + r0 + kRowStep * j] = ra[j];
+    for (int j = 0; j < kAPerThread; ++j)
+      ra[j] = in_k && src[j] ? static_cast<float>(src[j][k]) * a.scale + a.shift : 0.f;
+  };
+  auto store = [&](int k0, const float (&ra)[kAPerThread], const float (&rb)[kBPerThread], float* As_, float* Bs_) {
+    const int k = k0 + kk;
+#pragma unroll
+    for (int j = 0; j < kAPerThread; ++j) {
+      As_[kk * kLdA + r0 + kRowStep * j] = ra[j];
+      if (writes_x && k < t.k1 && src[j]) a.x[static_cast<size_t>(t.m0 + r0 + kRowStep * j) * a.K + k] = ra[j];
+    }
 #pragma unroll
     for (int j = 0; j < kBPerThread; ++j) Bs_[kk * kLdB + r0 + kRowStep * j] = rb[j];
   };
   float acc[kRM][kRN];
   gemm_slice(t, load, store, As, Bs, acc);
-  finish_tile(t, a.split, a.M, a.N, a.scratch, acc, [&](int m, int n, float v) {
-    if (a.bias) v += a.bias[n];
+  if (writes_y) a.y[t.m0 + threadIdx.x] = label;
+  finish_tile(t, a.split, a.M, a.N, a.scratch, acc, [&](int, int j, int m, int n, float v) {
+    if (a.bias) v += bias[j];
     a.h[static_cast<size_t>(m) * a.N + n] = a.relu && v < 0.f ? 0.f : v;  // keeps NaN, like bias_relu
   });
 }
@@ -234,7 +262,9 @@ struct GradSgdArgs {
 };
 
 // dW[m][n] = Σ_k dy[k][m]·x[k][n], then W[m][n] ← sgd_step(W[m][n], dW[m][n]). A loads: lanes
-// along a row of dy (m); B loads: lanes along a row of x (n).
+// along a row of dy (m); B loads: lanes along a row of x (n). W and its momentum are loaded for
+// the thread's micro-tile before the GEMM (every block: cheap, and the last block then waits on
+// nothing but its partials).
 __global__ void __launch_bounds__(kGemmThreads) linear_grad_sgd_kernel(const __grid_constant__ GradSgdArgs a) {
   __shared__ __align__(16) float As[kKC * kLdA];
   __shared__ __align__(16) float Bs[kKC * kLdB];
@@ -242,6 +272,22 @@ __global__ void __launch_bounds__(kGemmThreads) linear_grad_sgd_kernel(const __g
   const int am = threadIdx.x % kTM, ak = threadIdx.x / kTM;  // A: (m, k + (kGemmThreads/kTM)·j)
   const int bn = threadIdx.x % kTN, bk = threadIdx.x / kTN;  // B: (n, k + (kGemmThreads/kTN)·j)
   constexpr int kAStep = kGemmThreads / kTM, kBStep = kGemmThreads / kTN;
+
+  const int tm = threadIdx.x / (kTN / kRN), tn = threadIdx.x % (kTN / kRN);
+  const bool momentum = a.W_momentum && a.sgd.momentum != 0.f;
+  float wv[kRM][kRN], mv[kRM][kRN];
+#pragma unroll
+  for (int i = 0; i < kRM; ++i) {
+    const int m = t.m0 + tm * kRM + i;
+#pragma unroll
+    for (int j = 0; j < kRN; ++j) {
+      const int n = t.n0 + tn * kRN + j;
+      const bool in = m < a.M && n < a.N;
+      const size_t e = static_cast<size_t>(m) * a.N + n;
+      wv[i][j] = in ? a.W[e] : 0.f;
+      mv[i][j] = in && momentum && !a.sgd.first_step ? a.W_momentum[e] : 0.f;
+    }
+  }
 
   auto load = [&](int k0, float (&ra)[kAPerThread], float (&rb)[kBPerThread]) {
     const int m = t.m0 + am, n = t.n0 + bn;
@@ -256,7 +302,7 @@ __global__ void __launch_bounds__(kGemmThreads) linear_grad_sgd_kernel(const __g
       rb[j] = k < t.k1 && n < a.N ? a.x[static_cast<size_t>(k) * a.N + n] : 0.f;
     }
   };
-  auto store = [&](const float (&ra)[kAPerThread], const float (&rb)[kBPerThread], float* As_, float* Bs_) {
+  auto store = [&](int, const float (&ra)[kAPerThread], const float (&rb)[kBPerThread], float* As_, float* Bs_) {
 #pragma unroll
     for (int j = 0; j < kAPerThread; ++j) As_[(ak + kAStep * j) * kLdA + am] = ra[j];
 #pragma unroll
@@ -264,10 +310,12 @@ __global__ void __launch_bounds__(kGemmThreads) linear_grad_sgd_kernel(const __g
   };
   float acc[kRM][kRN];
   gemm_slice(t, load, store, As, Bs, acc);
-  finish_tile(t, a.split, a.M, a.N, a.scratch, acc, [&](int m, int n, float g) {
-    const size_t i = static_cast<size_t>(m) * a.N + n;
-    a.dW[i] = g;
-    a.W[i] = sgd_step(a.W[i], g, a.W_momentum ? a.W_momentum + i : nullptr, a.sgd);
+  finish_tile(t, a.split, a.M, a.N, a.scratch, acc, [&](int i, int j, int m, int n, float g) {
+    const size_t e = static_cast<size_t>(m) * a.N + n;
+    a.dW[e] = g;
+    float buf = 0.f;
+    a.W[e] = sgd_step_value(wv[i][j], g, mv[i][j], &buf, a.sgd);
+    if (momentum) a.W_momentum[e] = buf;
   });
 }
 

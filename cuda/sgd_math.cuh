@@ -22,4 +22,21 @@ __device__ inline float sgd_step(float param, float grad, float* momentum_buf, c
   return __fsub_rn(param, __fmul_rn(s.lr, g));
 }
 
+// The same step on values already in registers (the fused kernels load param and momentum ahead
+// of their GEMM, so the epilogue waits on no load): `momentum` is the buffer's old value (ignored
+// on the first step or without momentum); the new value goes to *new_momentum when momentum != 0.
+__device__ inline float sgd_step_value(float param, float grad, float momentum, float* new_momentum,
+                                       const SgdParams& s) {
+  float g = grad;
+  if (s.weight_decay != 0.f) g = __fadd_rn(g, __fmul_rn(s.weight_decay, param));
+  if (s.momentum != 0.f) {
+    const float buf = s.first_step ? g
+                                   : __fadd_rn(__fmul_rn(s.momentum, momentum),
+                                               __fmul_rn(__fsub_rn(1.f, s.dampening), g));
+    *new_momentum = buf;
+    g = s.nesterov ? __fadd_rn(g, __fmul_rn(s.momentum, buf)) : buf;
+  }
+  return __fsub_rn(param, __fmul_rn(s.lr, g));
+}
+
 }  // namespace tinynn::gpu

@@ -52,6 +52,10 @@ StreamResources::StreamResources(int device, const CublasApi& cublas) : device_(
     base += kXentScratchBytes;  // a multiple of 8
     head_.loss_partials = reinterpret_cast<double*>(base);
     head_.hit_partials = reinterpret_cast<int32_t*>(base + kHeadMaxBlocks * sizeof(double));
+    // The fused head's last block reads the partials as float4s: 16-byte aligned.
+    static_assert((kXentScratchBytes + kHeadMaxBlocks * (sizeof(double) + sizeof(int32_t))) % 16 == 0 &&
+                      kHeadMaxPartial % 4 == 0,
+                  "head partials are float4-aligned");
     head_.partials = reinterpret_cast<float*>(base + kHeadMaxBlocks * (sizeof(double) + sizeof(int32_t)));
     head_.ticket = reinterpret_cast<unsigned*>(base + kHeadScratchBytes - 16);
     // The split-K partial tiles are read as float4s: 256-byte aligned.

@@ -18,3 +18,10 @@ for batch in 64 512; do
     node tests/gpu/profile-steps.mjs "$batch" 20 > "$out/profile-$batch.log" 2>&1
   grep -v '^==PROF==' "$out/profile-$batch.log" | grep -E '^  [^ ]|gpu__time_duration' | head -40
 done
+# Why the fused step's kernels take what they take: launch shape, occupancy, warp stall reasons
+# and scheduler issue rates for the three kernels of one step at batch 64 (6 launches: 2 steps).
+echo "== batch 64: launch, occupancy, stall reasons (log: $out/profile-64-stalls.log)"
+timeout 90 "$ncu" --clock-control none --section LaunchStats --section Occupancy --section WarpStateStats \
+  --section SchedulerStats -k regex:"gather_linear|linear_xent|linear_grad_sgd" --launch-count 6 \
+  node tests/gpu/profile-steps.mjs 64 20 > "$out/profile-64-stalls.log" 2>&1
+grep -v '^==PROF==' "$out/profile-64-stalls.log" | grep -E '^  [a-z_]+.*\(|Duration|Registers Per|Achieved Occupancy|Warp Cycles Per Issued|Issued Warp|No Eligible|Stall' | head -60
