@@ -1,11 +1,12 @@
 #include "cpp/binding/ops.h"
 
-#include <cstring>
 #include <string>
 #include <vector>
 
 #include "cpp/binding/args.h"
+#include "cpp/binding/fused_ops.h"
 #include "cpp/binding/js_errors.h"
+#include "cpp/binding/op_args.h"
 #include "cpp/binding/sgd_options.h"
 #include "cpp/binding/tensor_wrap.h"
 #include "cpp/devices.h"
@@ -14,12 +15,6 @@
 
 namespace tinynn::binding {
 namespace {
-
-int dim(const TensorData& t, size_t i) { return static_cast<int>(t.shape[i]); }
-
-[[noreturn]] void shape_error(const std::string& what, const std::string& expected, const TensorData& got) {
-  throw RangeError(what + " must have shape " + expected + ", got " + shape_string(got.shape));
-}
 
 // gemm(a, b, c, transA, transB, alpha, beta): c = alpha·op(a)·op(b) + beta·c.
 Napi::Value gemm(const Napi::CallbackInfo& info) {
@@ -150,18 +145,6 @@ Napi::Value bias_grad(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// Labels must index a class: checked on the host before any kernel reads them.
-void check_labels(const TensorData& labels, int classes) {
-  std::vector<int32_t> host(labels.numel());
-  labels.backend().download(host.data(), labels.storage->data(), host.size() * sizeof(int32_t));
-  for (size_t i = 0; i < host.size(); ++i) {
-    if (host[i] < 0 || host[i] >= classes) {
-      throw RangeError("labels[" + std::to_string(i) + "] is " + std::to_string(host[i]) + ", expected a class in [0, " +
-                       std::to_string(classes) + ")");
-    }
-  }
-}
-
 // softmaxCrossEntropy(logits [B,C], labels int32 [B], wantGrad) → { loss, correct, dlogits }.
 Napi::Value softmax_cross_entropy(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -174,234 +157,15 @@ Napi::Value softmax_cross_entropy(const Napi::CallbackInfo& info) {
     if (dim(labels, 0) != B) shape_error("softmaxCrossEntropy: labels", "[" + std::to_string(B) + "]", labels);
     check_labels(labels, C);
     Backend& be = logits.backend();
-    TensorData scalars = make_tensor(be, {2}, DType::F32);  // [loss, correct-as-int32]
-    be.zero(scalars.storage->data(), scalars.storage->bytes());
+    LossAndHits scalars(be);
     TensorData dlogits;
     if (want_grad) dlogits = make_tensor(be, logits.shape, DType::F32);
-    float* loss_ptr = scalars.ptr<float>();
-    int32_t* correct_ptr = reinterpret_cast<int32_t*>(loss_ptr + 1);
-    be.softmax_xent(logits.ptr<float>(), labels.ptr<int32_t>(), B, C, loss_ptr,
-                    want_grad ? dlogits.ptr<float>() : nullptr, correct_ptr);
-    float host[2];
-    be.download(host, loss_ptr, sizeof(host));
-    int32_t correct;
-    std::memcpy(&correct, &host[1], sizeof(correct));
+    be.softmax_xent(logits.ptr<float>(), labels.ptr<int32_t>(), B, C, scalars.loss(),
+                    want_grad ? dlogits.ptr<float>() : nullptr, scalars.correct());
     Napi::Object out = Napi::Object::New(env);
-    out.Set("loss", Napi::Number::New(env, host[0]));
-    out.Set("correct", Napi::Number::New(env, correct));
+    scalars.to_js(out);
     out.Set("dlogits", want_grad ? Napi::Value(TensorWrap::wrap(env, std::move(dlogits))) : env.Null());
     return out;
-  });
-}
-
-// linearXentStep(h [B,in], hBias [in] | null, reluInput, w [out,in], b [out], labels int32 [B], wantDh)
-//   → { loss, correct, logits, dlogits, dw, db, dh | null, dhBias | null }; h is updated in place to
-//   act(h + hBias) when hBias is given. The fused tail of a training step (Backend::linear_xent_step).
-Napi::Value linear_xent_step(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  return guard(env, [&]() -> Napi::Value {
-    TensorData& h = read_tensor(info[0], "h", DType::F32, 2);
-    bool has_h_bias = !info[1].IsNull() && !info[1].IsUndefined();
-    bool relu_input = read_bool(info[2], "reluInput");
-    TensorData& w = read_tensor(info[3], "weight", DType::F32, 2);
-    TensorData& b = read_tensor(info[4], "bias", DType::F32, 1);
-    TensorData& labels = read_tensor(info[5], "labels", DType::I32, 1);
-    bool want_dh = read_bool(info[6], "wantDh");
-    for (const TensorData* t : {&w, &b, &labels}) require_same_device(h, "h", *t, "the other operands");
-    int B = dim(h, 0), in = dim(h, 1), out = dim(w, 0);
-    if (dim(w, 1) != in) shape_error("linearXentStep: weight", "[out, " + std::to_string(in) + "]", w);
-    if (dim(b, 0) != out) shape_error("linearXentStep: bias", "[" + std::to_string(out) + "]", b);
-    if (dim(labels, 0) != B) shape_error("linearXentStep: labels", "[" + std::to_string(B) + "]", labels);
-    const float* h_bias = nullptr;
-    if (has_h_bias) {
-      TensorData& hb = read_tensor(info[1], "hBias", DType::F32, 1);
-      require_same_device(h, "h", hb, "hBias");
-      if (dim(hb, 0) != in) shape_error("linearXentStep: hBias", "[" + std::to_string(in) + "]", hb);
-      h_bias = hb.ptr<float>();
-    }
-    check_labels(labels, out);
-    Backend& be = h.backend();
-    TensorData scalars = make_tensor(be, {2}, DType::F32);  // [loss, correct-as-int32]
-    be.zero(scalars.storage->data(), scalars.storage->bytes());
-    TensorData logits = make_tensor(be, {B, out}, DType::F32), dlogits = make_tensor(be, {B, out}, DType::F32);
-    TensorData dw = make_tensor(be, w.shape, DType::F32), db = make_tensor(be, b.shape, DType::F32);
-    TensorData dh, dh_bias;
-    if (want_dh) dh = make_tensor(be, h.shape, DType::F32);
-    if (want_dh && has_h_bias) dh_bias = make_tensor(be, {in}, DType::F32);
-    float* loss_ptr = scalars.ptr<float>();
-    be.linear_xent_step(h.ptr<float>(), h_bias, relu_input, w.ptr<float>(), b.ptr<float>(), labels.ptr<int32_t>(), B,
-                        in, out, logits.ptr<float>(), dlogits.ptr<float>(), loss_ptr,
-                        reinterpret_cast<int32_t*>(loss_ptr + 1), dw.ptr<float>(), db.ptr<float>(),
-                        want_dh ? dh.ptr<float>() : nullptr, dh_bias.storage ? dh_bias.ptr<float>() : nullptr);
-    float host[2];
-    be.download(host, loss_ptr, sizeof(host));
-    int32_t correct;
-    std::memcpy(&correct, &host[1], sizeof(correct));
-    Napi::Object o = Napi::Object::New(env);
-    o.Set("loss", Napi::Number::New(env, host[0]));
-    o.Set("correct", Napi::Number::New(env, correct));
-    o.Set("logits", TensorWrap::wrap(env, std::move(logits)));
-    o.Set("dlogits", TensorWrap::wrap(env, std::move(dlogits)));
-    o.Set("dw", TensorWrap::wrap(env, std::move(dw)));
-    o.Set("db", TensorWrap::wrap(env, std::move(db)));
-    o.Set("dh", dh.storage ? Napi::Value(TensorWrap::wrap(env, std::move(dh))) : env.Null());
-    o.Set("dhBias", dh_bias.storage ? Napi::Value(TensorWrap::wrap(env, std::move(dh_bias))) : env.Null());
-    return o;
-  });
-}
-
-// A momentum buffer argument for the fused SGD ops: null when momentum is 0, else a float32
-// tensor shaped like its parameter on the parameter's device.
-float* read_momentum(const Napi::Value& v, const SgdConfig& config, const TensorData& param, const std::string& what) {
-  if (config.momentum == 0.f) return nullptr;
-  TensorData& m = read_tensor(v, what.c_str());
-  if (m.shape != param.shape || m.dtype != DType::F32) shape_error(what, shape_string(param.shape), m);
-  require_same_device(param, "the parameter", m, what.c_str());
-  return m.ptr<float>();
-}
-
-// linearXentSgdStep(h, hBias | null, reluInput, w, b, labels, wantDh, momentumBuffers [w, b, hBias],
-//   options, firstStep) → as linearXentStep; then one SGD step of w, b (and of hBias with dhBias when
-//   both are there) in place (Backend::linear_xent_sgd_step).
-Napi::Value linear_xent_sgd_step(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  return guard(env, [&]() -> Napi::Value {
-    TensorData& h = read_tensor(info[0], "h", DType::F32, 2);
-    bool has_h_bias = !info[1].IsNull() && !info[1].IsUndefined();
-    bool relu_input = read_bool(info[2], "reluInput");
-    TensorData& w = read_tensor(info[3], "weight", DType::F32, 2);
-    TensorData& b = read_tensor(info[4], "bias", DType::F32, 1);
-    TensorData& labels = read_tensor(info[5], "labels", DType::I32, 1);
-    bool want_dh = read_bool(info[6], "wantDh");
-    if (!info[7].IsArray() || info[7].As<Napi::Array>().Length() != 3) {
-      throw TypeError("momentumBuffers must be an array [w, b, hBias] (entries null when momentum is 0), got " +
-                      describe(info[7]));
-    }
-    Napi::Array bufs = info[7].As<Napi::Array>();
-    SgdConfig config = read_sgd_options(info[8]);
-    bool first = read_bool(info[9], "firstStep");
-    for (const TensorData* t : {&w, &b, &labels}) require_same_device(h, "h", *t, "the other operands");
-    int B = dim(h, 0), in = dim(h, 1), out = dim(w, 0);
-    if (dim(w, 1) != in) shape_error("linearXentSgdStep: weight", "[out, " + std::to_string(in) + "]", w);
-    if (dim(b, 0) != out) shape_error("linearXentSgdStep: bias", "[" + std::to_string(out) + "]", b);
-    if (dim(labels, 0) != B) shape_error("linearXentSgdStep: labels", "[" + std::to_string(B) + "]", labels);
-    float* h_bias = nullptr;
-    float* h_bias_m = nullptr;
-    float* w_m = read_momentum(bufs.Get(0u), config, w, "momentumBuffers[0]");
-    float* b_m = read_momentum(bufs.Get(1u), config, b, "momentumBuffers[1]");
-    if (has_h_bias) {
-      TensorData& hb = read_tensor(info[1], "hBias", DType::F32, 1);
-      require_same_device(h, "h", hb, "hBias");
-      if (dim(hb, 0) != in) shape_error("linearXentSgdStep: hBias", "[" + std::to_string(in) + "]", hb);
-      h_bias = hb.ptr<float>();
-      if (want_dh) h_bias_m = read_momentum(bufs.Get(2u), config, hb, "momentumBuffers[2]");
-    }
-    check_labels(labels, out);
-    Backend& be = h.backend();
-    TensorData scalars = make_tensor(be, {2}, DType::F32);  // [loss, correct-as-int32]
-    be.zero(scalars.storage->data(), scalars.storage->bytes());
-    TensorData logits = make_tensor(be, {B, out}, DType::F32), dlogits = make_tensor(be, {B, out}, DType::F32);
-    TensorData dw = make_tensor(be, w.shape, DType::F32), db = make_tensor(be, b.shape, DType::F32);
-    TensorData dh, dh_bias;
-    if (want_dh) dh = make_tensor(be, h.shape, DType::F32);
-    if (want_dh && has_h_bias) dh_bias = make_tensor(be, {in}, DType::F32);
-    float* loss_ptr = scalars.ptr<float>();
-    be.linear_xent_sgd_step(h.ptr<float>(), h_bias, relu_input, w.ptr<float>(), b.ptr<float>(), labels.ptr<int32_t>(),
-                            B, in, out, logits.ptr<float>(), dlogits.ptr<float>(), loss_ptr,
-                            reinterpret_cast<int32_t*>(loss_ptr + 1), dw.ptr<float>(), db.ptr<float>(),
-                            want_dh ? dh.ptr<float>() : nullptr, dh_bias.storage ? dh_bias.ptr<float>() : nullptr, w_m,
-                            b_m, h_bias_m, config, first);
-    float host[2];
-    be.download(host, loss_ptr, sizeof(host));
-    int32_t correct;
-    std::memcpy(&correct, &host[1], sizeof(correct));
-    Napi::Object o = Napi::Object::New(env);
-    o.Set("loss", Napi::Number::New(env, host[0]));
-    o.Set("correct", Napi::Number::New(env, correct));
-    o.Set("logits", TensorWrap::wrap(env, std::move(logits)));
-    o.Set("dlogits", TensorWrap::wrap(env, std::move(dlogits)));
-    o.Set("dw", TensorWrap::wrap(env, std::move(dw)));
-    o.Set("db", TensorWrap::wrap(env, std::move(db)));
-    o.Set("dh", dh.storage ? Napi::Value(TensorWrap::wrap(env, std::move(dh))) : env.Null());
-    o.Set("dhBias", dh_bias.storage ? Napi::Value(TensorWrap::wrap(env, std::move(dh_bias))) : env.Null());
-    return o;
-  });
-}
-
-// gatherLinear(images u8 [N,F], labels u8 [N], indices Int32Array, scale, shift, w [out,F], b | null, relu)
-//   → { x, y, h }: the batch gather and h = act(x·wᵀ + b) in one call (Backend::gather_linear).
-Napi::Value gather_linear(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  return guard(env, [&]() -> Napi::Value {
-    TensorData& images = read_tensor(info[0], "images", DType::U8, 2);
-    TensorData& labels = read_tensor(info[1], "labels", DType::U8, 1);
-    require_same_device(images, "images", labels, "labels");
-    if (!info[2].IsTypedArray() || info[2].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
-      throw TypeError("indices must be an Int32Array, got " + describe(info[2]));
-    }
-    Napi::Int32Array indices = info[2].As<Napi::Int32Array>();
-    float scale = static_cast<float>(read_finite(info[3], "scale"));
-    float shift = static_cast<float>(read_finite(info[4], "shift"));
-    TensorData& w = read_tensor(info[5], "weight", DType::F32, 2);
-    bool has_bias = !info[6].IsNull() && !info[6].IsUndefined();
-    bool relu = read_bool(info[7], "relu");
-    require_same_device(images, "images", w, "weight");
-    int N = dim(images, 0), F = dim(images, 1), B = static_cast<int>(indices.ElementLength()), out = dim(w, 0);
-    if (dim(labels, 0) != N) shape_error("labels", "[" + std::to_string(N) + "]", labels);
-    if (dim(w, 1) != F) shape_error("gatherLinear: weight", "[out, " + std::to_string(F) + "]", w);
-    const float* bias = nullptr;
-    if (has_bias) {
-      TensorData& b = read_tensor(info[6], "bias", DType::F32, 1);
-      require_same_device(images, "images", b, "bias");
-      if (dim(b, 0) != out) shape_error("gatherLinear: bias", "[" + std::to_string(out) + "]", b);
-      bias = b.ptr<float>();
-    }
-    if (B < 1) throw RangeError("indices must not be empty");
-    for (int i = 0; i < B; ++i) {
-      if (indices[i] < 0 || indices[i] >= N) {
-        throw RangeError("indices[" + std::to_string(i) + "] is " + std::to_string(indices[i]) + ", expected [0, " +
-                         std::to_string(N) + ")");
-      }
-    }
-    Backend& be = images.backend();
-    TensorData idx = make_tensor(be, {B}, DType::I32);
-    be.upload(idx.storage->data(), indices.Data(), B * sizeof(int32_t));
-    TensorData x = make_tensor(be, {B, F}, DType::F32);
-    TensorData y = make_tensor(be, {B}, DType::I32);
-    TensorData hout = make_tensor(be, {B, out}, DType::F32);
-    be.gather_linear(images.ptr<uint8_t>(), labels.ptr<uint8_t>(), F, idx.ptr<int32_t>(), B, scale, shift,
-                     w.ptr<float>(), out, GemmEpilogue{bias, relu}, x.ptr<float>(), y.ptr<int32_t>(),
-                     hout.ptr<float>());
-    be.synchronize();  // idx is freed when this call returns
-    Napi::Object o = Napi::Object::New(env);
-    o.Set("x", TensorWrap::wrap(env, std::move(x)));
-    o.Set("y", TensorWrap::wrap(env, std::move(y)));
-    o.Set("h", TensorWrap::wrap(env, std::move(hout)));
-    return o;
-  });
-}
-
-// linearGradSgd(dy [B,out], x [B,in], w [out,in], momentumBuffer | null, options, firstStep) → dw:
-//   dw = dyᵀ·x, then one SGD step of w in place (Backend::linear_grad_sgd).
-Napi::Value linear_grad_sgd(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  return guard(env, [&]() -> Napi::Value {
-    TensorData& dy = read_tensor(info[0], "grad_output", DType::F32, 2);
-    TensorData& x = read_tensor(info[1], "input", DType::F32, 2);
-    TensorData& w = read_tensor(info[2], "weight", DType::F32, 2);
-    SgdConfig config = read_sgd_options(info[4]);
-    bool first = read_bool(info[5], "firstStep");
-    require_same_device(x, "input", dy, "grad_output");
-    require_same_device(x, "input", w, "weight");
-    int B = dim(x, 0), in = dim(w, 1), out = dim(w, 0);
-    if (dim(x, 1) != in) shape_error("linearGradSgd: input", "[B, " + std::to_string(in) + "]", x);
-    if (dim(dy, 0) != B || dim(dy, 1) != out) shape_error("linearGradSgd: grad_output", shape_string({B, out}), dy);
-    float* w_m = read_momentum(info[3], config, w, "momentumBuffer");
-    Backend& be = x.backend();
-    TensorData dw = make_tensor(be, w.shape, DType::F32);
-    be.linear_grad_sgd(dy.ptr<float>(), x.ptr<float>(), B, in, out, dw.ptr<float>(), w.ptr<float>(), w_m, config,
-                       first);
-    return TensorWrap::wrap(env, std::move(dw));
   });
 }
 
@@ -467,30 +231,15 @@ Napi::Value sgd_step(const Napi::CallbackInfo& info) {
 Napi::Value gather_batch(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guard(env, [&]() -> Napi::Value {
-    TensorData& images = read_tensor(info[0], "images", DType::U8, 2);
-    TensorData& labels = read_tensor(info[1], "labels", DType::U8, 1);
-    require_same_device(images, "images", labels, "labels");
-    if (!info[2].IsTypedArray() || info[2].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
-      throw TypeError("indices must be an Int32Array, got " + describe(info[2]));
-    }
-    Napi::Int32Array indices = info[2].As<Napi::Int32Array>();
+    GatherSource src = read_gather_source(info[0], info[1]);
     float scale = static_cast<float>(read_finite(info[3], "scale"));
     float shift = static_cast<float>(read_finite(info[4], "shift"));
-    int N = dim(images, 0), F = dim(images, 1), B = static_cast<int>(indices.ElementLength());
-    if (dim(labels, 0) != N) shape_error("labels", "[" + std::to_string(N) + "]", labels);
-    if (B < 1) throw RangeError("indices must not be empty");
-    for (int i = 0; i < B; ++i) {
-      if (indices[i] < 0 || indices[i] >= N) {
-        throw RangeError("indices[" + std::to_string(i) + "] is " + std::to_string(indices[i]) + ", expected [0, " +
-                         std::to_string(N) + ")");
-      }
-    }
-    Backend& be = images.backend();
-    TensorData idx = make_tensor(be, {B}, DType::I32);
-    be.upload(idx.storage->data(), indices.Data(), B * sizeof(int32_t));
+    Backend& be = src.images.backend();
+    TensorData idx = upload_indices(info[2], dim(src.images, 0), be);
+    const int B = dim(idx, 0), F = dim(src.images, 1);
     TensorData x = make_tensor(be, {B, F}, DType::F32);
     TensorData y = make_tensor(be, {B}, DType::I32);
-    be.gather_batch(images.ptr<uint8_t>(), labels.ptr<uint8_t>(), F, idx.ptr<int32_t>(), B, scale, shift,
+    be.gather_batch(src.images.ptr<uint8_t>(), src.labels.ptr<uint8_t>(), F, idx.ptr<int32_t>(), B, scale, shift,
                     x.ptr<float>(), y.ptr<int32_t>());
     be.synchronize();  // idx is freed when this call returns
     Napi::Object out = Napi::Object::New(env);
@@ -524,15 +273,12 @@ Napi::Object define_ops(Napi::Env env) {
   ops.Set("reluBackward", Napi::Function::New(env, relu_backward, "reluBackward"));
   ops.Set("biasGrad", Napi::Function::New(env, bias_grad, "biasGrad"));
   ops.Set("softmaxCrossEntropy", Napi::Function::New(env, softmax_cross_entropy, "softmaxCrossEntropy"));
-  ops.Set("linearXentStep", Napi::Function::New(env, linear_xent_step, "linearXentStep"));
-  ops.Set("linearXentSgdStep", Napi::Function::New(env, linear_xent_sgd_step, "linearXentSgdStep"));
-  ops.Set("gatherLinear", Napi::Function::New(env, gather_linear, "gatherLinear"));
-  ops.Set("linearGradSgd", Napi::Function::New(env, linear_grad_sgd, "linearGradSgd"));
   ops.Set("softmax", Napi::Function::New(env, softmax, "softmax"));
   ops.Set("argmax", Napi::Function::New(env, argmax, "argmax"));
   ops.Set("sgdStep", Napi::Function::New(env, sgd_step, "sgdStep"));
   ops.Set("gatherBatch", Napi::Function::New(env, gather_batch, "gatherBatch"));
   ops.Set("permutation", Napi::Function::New(env, permutation, "permutation"));
+  define_fused_ops(env, ops);
   return ops;
 }
 
