@@ -6,6 +6,7 @@
 #include <cstring>
 #include <new>
 
+#include "cpp/cpu/cpu_fused_kernels.h"
 #include "cpp/cpu/gemm.h"
 #include "cpp/devices.h"
 #include "cpp/errors.h"
@@ -14,19 +15,6 @@ namespace tinynn::cpu {
 namespace {
 
 constexpr size_t kAlignment = 64;  // one cache line; AVX loads never straddle two
-
-// Splits [0, n) into at most `parts` contiguous chunks of at least `grain` items.
-template <typename Fn>
-void parallel_range(ThreadPool& pool, size_t n, size_t grain, Fn&& fn) {
-  size_t parts = std::min<size_t>(pool.size(), (n + grain - 1) / grain);
-  if (parts <= 1) {
-    fn(size_t{0}, n);
-    return;
-  }
-  pool.parallel_for(static_cast<int>(parts), [&](int p) {
-    fn(n * p / parts, n * (p + 1) / parts);
-  });
-}
 
 class CallRecording final : public Recording {
  public:
@@ -64,19 +52,13 @@ void CpuBackend::gemm(bool ta, bool tb, int M, int N, int K, float alpha, const 
 
 void CpuBackend::bias_relu(float* y, const float* bias, int rows, int cols, bool relu) {
   parallel_range(pool_, rows, 64, [&](size_t r0, size_t r1) {
-    for (size_t r = r0; r < r1; ++r) {
-      float* row = y + r * cols;
-      for (int c = 0; c < cols; ++c) {
-        float v = row[c] + (bias ? bias[c] : 0.f);
-        row[c] = relu ? std::max(v, 0.f) : v;
-      }
-    }
+    for (size_t r = r0; r < r1; ++r) bias_relu_kernel(y + r * cols, bias, cols, relu);
   });
 }
 
 void CpuBackend::relu_backward(const float* dy, const float* y, float* dx, size_t n) {
   parallel_range(pool_, n, 1 << 14, [&](size_t i0, size_t i1) {
-    for (size_t i = i0; i < i1; ++i) dx[i] = y[i] > 0.f ? dy[i] : 0.f;
+    relu_backward_kernel(dy + i0, y + i0, dx + i0, i1 - i0);
   });
 }
 
@@ -95,35 +77,18 @@ void CpuBackend::bias_grad(const float* dy, int rows, int cols, float* db, bool 
 void CpuBackend::softmax_xent(const float* logits, const int32_t* labels, int rows, int cols,
                               float* loss, float* dlogits, int32_t* correct) {
   // Per-row losses in double, summed in row order: the result is independent of threading.
-  std::vector<double> row_loss(rows);
-  std::vector<int32_t> row_hit(rows);
+  RowStats& st = row_stats(rows);
   const float inv_rows = 1.0f / static_cast<float>(rows);
   parallel_range(pool_, rows, 32, [&](size_t r0, size_t r1) {
-    for (size_t r = r0; r < r1; ++r) {
-      const float* x = logits + r * cols;
-      int best = 0;
-      for (int c = 1; c < cols; ++c) if (x[c] > x[best]) best = c;
-      float mx = x[best];
-      double sum = 0.0;
-      for (int c = 0; c < cols; ++c) sum += std::exp(static_cast<double>(x[c] - mx));
-      const int label = labels[r];
-      row_loss[r] = std::log(sum) - static_cast<double>(x[label] - mx);
-      row_hit[r] = best == label;
-      if (dlogits) {
-        float* d = dlogits + r * cols;
-        const double inv_sum = 1.0 / sum;
-        for (int c = 0; c < cols; ++c) {
-          float p = static_cast<float>(std::exp(static_cast<double>(x[c] - mx)) * inv_sum);
-          d[c] = (p - (c == label ? 1.f : 0.f)) * inv_rows;
-        }
-      }
-    }
+    for (size_t r = r0; r < r1; ++r)
+      st.hit[r] = xent_row(logits + r * cols, labels[r], cols, inv_rows, dlogits ? dlogits + r * cols : nullptr,
+                           &st.loss[r]);
   });
   double total = 0.0;
   int32_t hits = 0;
   for (int r = 0; r < rows; ++r) {
-    total += row_loss[r];
-    hits += row_hit[r];
+    total += st.loss[r];
+    hits += st.hit[r];
   }
   *loss = static_cast<float>(total / rows);
   if (correct) *correct += hits;
@@ -131,21 +96,23 @@ void CpuBackend::softmax_xent(const float* logits, const int32_t* labels, int ro
 
 void CpuBackend::sgd_update(const SgdTensor* tensors, int count, const SgdConfig& cfg,
                             bool first_step) {
-  for (int t = 0; t < count; ++t) {
-    const SgdTensor& s = tensors[t];
-    parallel_range(pool_, s.n, 1 << 14, [&](size_t i0, size_t i1) {
-      for (size_t i = i0; i < i1; ++i) {
-        float g = s.grad[i];
-        if (cfg.weight_decay != 0.f) g += cfg.weight_decay * s.param[i];
-        if (cfg.momentum != 0.f) {
-          float buf = first_step ? g : cfg.momentum * s.momentum_buf[i] + (1.f - cfg.dampening) * g;
-          s.momentum_buf[i] = buf;
-          g = cfg.nesterov ? g + cfg.momentum * buf : buf;
-        }
-        s.param[i] -= cfg.lr * g;
+  // One region over all tensors, as if they were one array: element-wise, so any split gives the
+  // same result.
+  size_t total = 0;
+  for (int t = 0; t < count; ++t) total += tensors[t].n;
+  parallel_range(pool_, total, 1 << 14, [&](size_t i0, size_t i1) {
+    size_t base = 0;
+    for (int t = 0; t < count && base < i1; ++t) {
+      const SgdTensor& s = tensors[t];
+      const size_t lo = std::max(i0, base), hi = std::min(i1, base + s.n);
+      if (lo < hi) {
+        const size_t o = lo - base;
+        sgd_kernel(s.param + o, s.grad + o, s.momentum_buf ? s.momentum_buf + o : nullptr, hi - lo, cfg,
+                   first_step);
       }
-    });
-  }
+      base += s.n;
+    }
+  });
 }
 
 void CpuBackend::softmax(const float* x, int rows, int cols, float* probs) {
@@ -175,9 +142,8 @@ void CpuBackend::gather_batch(const uint8_t* images, const uint8_t* labels, int 
                               float* x, int32_t* y) {
   parallel_range(pool_, rows, 16, [&](size_t r0, size_t r1) {
     for (size_t r = r0; r < r1; ++r) {
-      const uint8_t* src = images + static_cast<size_t>(indices[r]) * features;
-      float* dst = x + r * features;
-      for (int f = 0; f < features; ++f) dst[f] = src[f] * scale + shift;
+      u8_to_f32_kernel(images + static_cast<size_t>(indices[r]) * features, x + r * features, features, scale,
+                       shift);
       y[r] = labels[indices[r]];
     }
   });

@@ -37,6 +37,19 @@ class CpuBackend final : public Backend {
                     const int32_t* indices, int rows, float scale, float shift, float* x,
                     int32_t* y) override;
 
+  // The fused training-step ops (cpu_fused_step.cc): the same results as Backend's defaults,
+  // bit for bit, in fewer parallel regions and passes over memory.
+  void linear_xent_sgd_step(float* h, float* h_bias, bool relu_input, float* W, float* b,
+                            const int32_t* labels, int rows, int in, int out, float* logits,
+                            float* dlogits, float* loss, int32_t* correct, float* dW, float* db,
+                            float* dh, float* dh_bias, float* W_momentum, float* b_momentum,
+                            float* h_bias_momentum, const SgdConfig& config, bool first_step) override;
+  void gather_linear(const uint8_t* images, const uint8_t* labels, int features,
+                     const int32_t* indices, int rows, float scale, float shift, const float* W,
+                     int out, const GemmEpilogue& epilogue, float* x, int32_t* y, float* h) override;
+  void linear_grad_sgd(const float* dy, const float* x, int rows, int in, int out, float* dW,
+                       float* W, float* W_momentum, const SgdConfig& config, bool first_step) override;
+
  private:
   ThreadPool& pool_;
 };

@@ -2,12 +2,14 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <exception>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #endif
 #if defined(__linux__)
 #include <sched.h>
+#include <utility>
 #endif
 
 namespace tinynn::cpu {
@@ -102,11 +104,17 @@ void ThreadPool::run_tasks(int self) {
     --unclaimed_;
     const std::function<void(int)>* fn = fn_;
     lock.unlock();
+    std::exception_ptr failure;
     {
       RunningTask running(this);
-      (*fn)(task);
+      try {
+        (*fn)(task);
+      } catch (...) {
+        failure = std::current_exception();
+      }
     }
     lock.lock();
+    if (failure && !error_) error_ = failure;
     if (finished_.fetch_add(1) + 1 == tasks_ && caller_sleeping_) done_.notify_one();
   }
 }
@@ -160,6 +168,7 @@ void ThreadPool::parallel_for(int tasks, const std::function<void(int)>& fn) {
     }
   }
   fn_ = nullptr;
+  if (error_) std::rethrow_exception(std::exchange(error_, nullptr));
 }
 
 ThreadPool& default_thread_pool() {

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <mutex>
 #include <thread>
@@ -28,7 +29,8 @@ class ThreadPool {
 
   int size() const { return static_cast<int>(workers_.size()) + 1; }
   // Calls fn(t) for t in [0, tasks), spread over the pool and the calling thread; returns when all
-  // are done. fn must not throw. Called from inside one of this pool's tasks, it runs the tasks
+  // are done. If fn throws, the other tasks still run and the first exception is rethrown here
+  // (never on a worker thread). Called from inside one of this pool's tasks, it runs the tasks
   // in line (rather than waiting for a region that waits for it).
   void parallel_for(int tasks, const std::function<void(int)>& fn);
 
@@ -53,6 +55,7 @@ class ThreadPool {
   int sleeping_workers_ = 0;
   bool caller_sleeping_ = false;
   std::atomic<bool> stop_{false};
+  std::exception_ptr error_;  // the region's first exception, for the caller
 };
 
 // The process-wide pool: TINYNN_NUM_THREADS threads, else one per CPU this process may run on.
