@@ -4,18 +4,21 @@
 // bias (Backend::linear_xent_sgd_step) in the same launch.
 //
 // Two kernels, one contract:
-// - linear_xent_rows_kernel (in = 128·KV ≤ 256, out ≤ 16: the MNIST net's 128 → 10): one warp per
-//   row at a time, each lane holding 4·KV consecutive features of h as float4s. The logits are
-//   warp-shuffle dot products (every lane ends with every logit, bit-identical), softmax and its
-//   gradient run in registers, dh = dlogits·W needs no reduction. Rows are spread over up to ~16
-//   blocks of 8 warps (1-8 rows per warp); each block then sums its rows' dW, db and dh_bias in
-//   shared memory in row order.
-// - linear_xent_tiled_kernel (any other shape with out ≤ 32 that fits shared memory): tiles of up
-//   to 16 rows, a thread per output element.
-// In both, W sits in shared memory and the last block to finish (ticket) adds the per-block
-// partials in block order, then applies the SGD step: every block has read W, b and h_bias by then.
+// - linear_xent_cluster_kernel (in = 128, out <= 16: the MNIST net's 128 -> 10; see its section):
+//   a warp per row, W and the warp's dW/db/dh_bias sums in registers; the rows spread over a
+//   thread block cluster (sm_90+; one block elsewhere) whose blocks add each other's sums through
+//   distributed shared memory, in block order, and apply the SGD step to their own slice.
+// - linear_xent_tiled_kernel (any other shape with out <= 32 that fits shared memory): tiles of up
+//   to 16 rows, a thread per output element, W in shared memory; the last block to finish (ticket)
+//   adds the per-block partials in block order, then applies the SGD step: every block has read
+//   W, b and h_bias by then.
 // All sums run in an order fixed by the shapes alone: results are bit-reproducible.
+#include <cooperative_groups.h>
+
+#include <algorithm>
 #include <cstdint>
+#include <map>
+#include <mutex>
 
 #include "cuda/check.h"
 #include "cuda/kernels.h"
@@ -339,18 +342,126 @@ __global__ void __launch_bounds__(kThreads) linear_xent_tiled_kernel(const __gri
   finish_head(a, [acc](int i) { return acc[i]; }, loss_sum, hit_sum, kThreads);
 }
 
-// ---- linear_xent_rows_kernel: in = 128·KV, out ≤ kRowsMaxOut ----
+// ---- linear_xent_cluster_kernel: in = 128, out ≤ 16 (the MNIST net's 128 → 10) ----
+//
+// 256 threads (8 warps) per block; one block, or on sm_90+ a cluster of up to kMaxClusterBlocks
+// blocks (16 where the device allows it, else 8), each taking a contiguous range of rows. A warp takes one row at a time, lane l holding
+// features 4l..4l+3 of h, and keeps in registers W's [out][4l..4l+3] (loaded once) and its running
+// sums of dW's [out][4l..4l+3], db and dh_bias's 4l..4l+3 over its rows:
+// - logits: 4 FMAs per class per lane, then a reduce-scatter over the lanes (16 shuffles, lane l
+//   ends with class l/2, both lanes of a pair bit-identical) and a gather of the `out` logits into
+//   every lane, which then runs the CPU backend's softmax cross-entropy (first index of the
+//   maximum, Σ exp in class order);
+// - dh = dlogits·W through the ReLU mask, dW += dlogitsᵀ·h, db += dlogits: lane-local, no
+//   reduction.
+// The end: each warp leaves its sums in shared memory, each block adds its warps in warp order;
+// with a cluster, block j then owns a slice of [dW | dh_bias | db], adds the blocks' sums in block
+// order through distributed shared memory and applies the SGD step to it. No global scratch, no
+// ticket, no float atomics: the sums run in an order fixed by the shapes.
 
-constexpr int kRowsMaxOut = 16;
-constexpr int kRowsMaxRowsPerWarp = 8;
-constexpr int kRowsTargetBlocks = 16;  // few blocks: the last block's sum over partials stays short
+constexpr int kClusterThreads = 256;
+constexpr int kClusterWarps = kClusterThreads / 32;
+constexpr int kClusterIn = 128;
+constexpr int kPortableClusterBlocks = 8;
+constexpr int kMaxClusterBlocks = 16;  // where the device allows more than the portable size
 
-// Shared memory, in floats, for tiles of `tile` rows: W [out][in], b [out], the h tile [tile][in],
-// the dlogits tile [tile][out], and one dh_bias partial [in] per warp.
-size_t rows_smem_floats(int in, int out, int tile) {
-  return static_cast<size_t>(out) * in + out + static_cast<size_t>(tile) * in +
-         static_cast<size_t>(tile) * out + static_cast<size_t>(kWarps) * in;
+// One warp's sums, in floats: dW [MAXO][128], dh_bias [128], db [16]; then in float4 units.
+template <int MAXO>
+struct ClusterLayout {
+  static constexpr int kDwUnits = MAXO * 32;
+  static constexpr int kDhbUnit0 = kDwUnits;
+  static constexpr int kDbUnit0 = kDwUnits + 32;
+  static constexpr int kUnits = kDbUnit0 + 4;
+  static constexpr int kRegion = kUnits * 4;
+  static constexpr int kPasses = (kUnits + kClusterThreads - 1) / kClusterThreads;
+  static constexpr size_t kSmemBytes = static_cast<size_t>(kClusterWarps) * kRegion * sizeof(float);
+};
+
+// Unit u of [dW | dh_bias | db] (4 consecutive elements): where it goes, what it steps, how many
+// of its 4 elements exist (0: none).
+struct HeadUnit {
+  float* grad;
+  float* param;
+  float* momentum;
+  int count;
+  bool vec;  // 4 elements, 16-byte aligned: one float4 each
+};
+
+template <int MAXO>
+__device__ inline HeadUnit head_unit(const HeadArgs& a, int out, int u) {
+  using L = ClusterLayout<MAXO>;
+  if (u < L::kDwUnits) {
+    const int c = u >> 5, k = 4 * (u & 31);
+    const size_t i = static_cast<size_t>(c) * kClusterIn + k;
+    return {a.dW + i, a.apply_sgd ? a.W + i : nullptr, a.W_momentum ? a.W_momentum + i : nullptr, c < out ? 4 : 0, true};
+  }
+  if (u < L::kDbUnit0) {
+    const int k = 4 * (u - L::kDhbUnit0);
+    const bool used = a.dh && a.dh_bias;
+    return {a.dh_bias + k, used && a.apply_sgd && a.h_bias ? a.h_bias + k : nullptr,
+            a.h_bias_momentum ? a.h_bias_momentum + k : nullptr, used ? 4 : 0, true};
+  }
+  const int c = 4 * (u - L::kDbUnit0);
+  return {a.db + c, a.apply_sgd ? a.b + c : nullptr, a.b_momentum ? a.b_momentum + c : nullptr,
+          c < out ? min(4, out - c) : 0, false};
 }
+
+__device__ inline float get4(const float4& v, int c) { return c == 0 ? v.x : c == 1 ? v.y : c == 2 ? v.z : v.w; }
+
+// The parameters and momenta of a unit, loaded ahead of the reductions.
+struct UnitPrefetch {
+  float4 param, momentum;
+};
+
+__device__ inline UnitPrefetch prefetch_unit(const HeadArgs& a, const HeadUnit& e) {
+  UnitPrefetch p{make_float4(0.f, 0.f, 0.f, 0.f), make_float4(0.f, 0.f, 0.f, 0.f)};
+  if (e.count == 0) return p;
+  const bool momentum = a.sgd.momentum != 0.f && !a.sgd.first_step && e.momentum;
+  if (e.vec) {  // 16-byte aligned (checked by the launcher)
+    if (e.param) p.param = *reinterpret_cast<const float4*>(e.param);
+    if (momentum) p.momentum = *reinterpret_cast<const float4*>(e.momentum);
+  } else {
+    float pv[4] = {0.f, 0.f, 0.f, 0.f}, mv[4] = {0.f, 0.f, 0.f, 0.f};
+#pragma unroll
+    for (int c = 0; c < 4; ++c) {
+      if (c < e.count) {
+        if (e.param) pv[c] = e.param[c];
+        if (momentum) mv[c] = e.momentum[c];
+      }
+    }
+    p.param = make_float4(pv[0], pv[1], pv[2], pv[3]);
+    p.momentum = make_float4(mv[0], mv[1], mv[2], mv[3]);
+  }
+  return p;
+}
+
+// Unit e is complete (sum): stores the gradient and, with apply_sgd, steps its parameter.
+__device__ inline void finish_unit(const HeadArgs& a, const HeadUnit& e, const UnitPrefetch& p, float4 sum) {
+  if (e.count == 0) return;
+  float np[4], nm[4];
+#pragma unroll
+  for (int c = 0; c < 4; ++c) {
+    nm[c] = 0.f;
+    np[c] = e.param ? sgd_step_value(get4(p.param, c), get4(sum, c), get4(p.momentum, c), &nm[c], a.sgd) : 0.f;
+  }
+  const bool store_momentum = e.param && a.sgd.momentum != 0.f && e.momentum;
+  if (e.vec) {
+    *reinterpret_cast<float4*>(e.grad) = sum;
+    if (e.param) *reinterpret_cast<float4*>(e.param) = make_float4(np[0], np[1], np[2], np[3]);
+    if (store_momentum) *reinterpret_cast<float4*>(e.momentum) = make_float4(nm[0], nm[1], nm[2], nm[3]);
+    return;
+  }
+#pragma unroll
+  for (int c = 0; c < 4; ++c) {
+    if (c < e.count) {
+      e.grad[c] = get4(sum, c);
+      if (e.param) e.param[c] = np[c];
+      if (store_momentum) e.momentum[c] = nm[c];
+    }
+  }
+}
+
+__device__ inline float4 add4(float4 a, float4 b) { return make_float4(a.x + b.x, a.y + b.y, a.z + b.z, a.w + b.w); }
 
 __device__ inline float dot4(float4 a, float4 b, float s) {
   s = fmaf(a.x, b.x, s);
@@ -359,219 +470,370 @@ __device__ inline float dot4(float4 a, float4 b, float s) {
   return fmaf(a.w, b.w, s);
 }
 
-// Block b takes rows [b·tile, b·tile + tile), tile = kWarps·rows_per_warp; warp w of it takes the
-// block's local rows w, w + kWarps, w + 2·kWarps, ... Lane l holds features 4·(l + 32·v) .. +3
-// for v < KV.
-template <int KV>
-__global__ void __launch_bounds__(kThreads) linear_xent_rows_kernel(const __grid_constant__ HeadArgs a) {
-  extern __shared__ float4 smem4[];
-  const int in = a.in, out = a.out, tile = a.tile;
-  float* Ws = reinterpret_cast<float*>(smem4);  // [out][in]; in is a multiple of 128
-  float* hs = Ws + out * in;                     // [tile][in]
-  float* dhbs = hs + tile * in;                  // [kWarps][in]
-  float* bs = dhbs + kWarps * in;                // [out]
-  float* dls = bs + out;                         // [tile][out]
+// a.tile: rows per block. MAXO: classes held in registers (out ≤ MAXO; EXACT: out == MAXO).
+template <int MAXO, bool EXACT>
+__global__ void __launch_bounds__(kClusterThreads) linear_xent_cluster_kernel(const __grid_constant__ HeadArgs a) {
+  using L = ClusterLayout<MAXO>;
+  static_assert(MAXO <= 16, "one class per lane pair");
+  extern __shared__ float4 cluster_smem4[];
+  float4* sums4 = cluster_smem4;  // [kClusterWarps][L::kUnits]: each warp's sums
+  __shared__ double warp_loss[kClusterWarps];
+  __shared__ int warp_hits[kClusterWarps];
+  __shared__ double block_loss;
+  __shared__ int block_hits;
+
+  const int out = EXACT ? MAXO : a.out;
   const int t = threadIdx.x, lane = t & 31, warp = t >> 5;
-  const int row0 = blockIdx.x * tile;
-  const int n = min(tile, a.rows - row0);
+  const int blocks = static_cast<int>(gridDim.x), blk = static_cast<int>(blockIdx.x);
+  const int row_end = min(a.rows, (blk + 1) * a.tile);
   const float inv_rows = 1.0f / static_cast<float>(a.rows);
+  const bool want_dh = a.dh != nullptr;
+  const int my_class = lane >> 1;
+  const float4 zero4 = make_float4(0.f, 0.f, 0.f, 0.f);
 
-  {
-    const float4* W4 = reinterpret_cast<const float4*>(a.W);
-    float4* Ws4 = reinterpret_cast<float4*>(Ws);
-    for (int i = t; i < out * in / 4; i += kThreads) Ws4[i] = W4[i];
-    if (t < out) bs[t] = a.b[t];
+  const float4* W4 = reinterpret_cast<const float4*>(a.W);
+  float4* h4 = reinterpret_cast<float4*>(a.h);
+  float4 w[MAXO];
+#pragma unroll
+  for (int c = 0; c < MAXO; ++c) w[c] = c < out ? W4[c * 32 + lane] : zero4;
+  const float my_bias = my_class < out ? a.b[my_class] : 0.f;
+  const float4 hb = a.h_bias ? reinterpret_cast<const float4*>(a.h_bias)[lane] : zero4;
+
+  // The units this thread finishes (block blk owns units [blk·slice, blk·slice + slice)): their
+  // parameters and momenta are loaded now, with W and the first row.
+  const int slice = (L::kUnits + blocks - 1) / blocks;
+  HeadUnit units[L::kPasses];
+  UnitPrefetch pre[L::kPasses];
+#pragma unroll
+  for (int p = 0; p < L::kPasses; ++p) {
+    const int lu = t + p * kClusterThreads, u = blk * slice + lu;
+    units[p] = lu < slice && u < L::kUnits ? head_unit<MAXO>(a, out, u) : HeadUnit{nullptr, nullptr, nullptr, 0, false};
+    pre[p] = prefetch_unit(a, units[p]);
   }
-  float4 hb[KV];
-  if (a.h_bias) {
+
+  float4 dw[MAXO];
+  float db[MAXO];
 #pragma unroll
-    for (int v = 0; v < KV; ++v) hb[v] = reinterpret_cast<const float4*>(a.h_bias)[lane + 32 * v];
+  for (int c = 0; c < MAXO; ++c) {
+    dw[c] = zero4;
+    db[c] = 0.f;
   }
-  __syncthreads();
+  float4 dhb = zero4;
+  double loss_sum = 0.0;
+  int hits = 0;
 
-  float4 dhb[KV];  // this warp's Σ over its rows of dh
-#pragma unroll
-  for (int v = 0; v < KV; ++v) dhb[v] = make_float4(0.f, 0.f, 0.f, 0.f);
-  double warp_loss = 0.0;
-  int warp_hits = 0;
+  int r = blk * a.tile + warp;
+  float4 h_next = zero4;
+  int label_next = 0;
+  if (r < row_end) {
+    h_next = h4[static_cast<size_t>(r) * 32 + lane];
+    label_next = a.labels[r];
+  }
+#pragma unroll 1  // unrolling by 2 measured no faster
+  for (; r < row_end; r += kClusterWarps) {  // warp-uniform
+    float4 hv = h_next;
+    const int label = label_next;
+    if (r + kClusterWarps < row_end) {  // the next row's loads, in flight during this one
+      h_next = h4[static_cast<size_t>(r + kClusterWarps) * 32 + lane];
+      label_next = a.labels[r + kClusterWarps];
+    }
+    if (a.h_bias) {
+      // v < 0 ? 0 : v keeps a NaN as NaN, like bias_relu.
+      hv = add4(hv, hb);
+      if (a.relu_input) {
+        hv.x = hv.x < 0.f ? 0.f : hv.x; hv.y = hv.y < 0.f ? 0.f : hv.y;
+        hv.z = hv.z < 0.f ? 0.f : hv.z; hv.w = hv.w < 0.f ? 0.f : hv.w;
+      }
+      h4[static_cast<size_t>(r) * 32 + lane] = hv;
+    }
 
-  for (int lr = warp; lr < n; lr += kWarps) {  // warp-uniform
-    const int r = row0 + lr;
-    float4* hrow = reinterpret_cast<float4*>(a.h + static_cast<size_t>(r) * in);
-    float4 hv[KV];
+    // Logits: partial dot products over this lane's 4 features, then a reduce-scatter: at the
+    // step with offset o the lane keeps the half of its classes picked by its bit o and adds the
+    // partner's partial of it; lane l ends with class l/2 over all 32 lanes.
+    float v[16];
 #pragma unroll
-    for (int v = 0; v < KV; ++v) {
-      float4 x = hrow[lane + 32 * v];
-      if (a.h_bias) {
-        // v < 0 ? 0 : v keeps a NaN as NaN, like bias_relu.
-        x.x += hb[v].x; x.y += hb[v].y; x.z += hb[v].z; x.w += hb[v].w;
-        if (a.relu_input) {
-          x.x = x.x < 0.f ? 0.f : x.x; x.y = x.y < 0.f ? 0.f : x.y;
-          x.z = x.z < 0.f ? 0.f : x.z; x.w = x.w < 0.f ? 0.f : x.w;
+    for (int c = 0; c < 16; ++c) v[c] = c < MAXO ? dot4(hv, w[c < MAXO ? c : 0], 0.f) : 0.f;
+#pragma unroll
+    for (int s = 0; s < 4; ++s) {
+      const int offset = 16 >> s, half = 8 >> s;
+      const bool upper = (lane & offset) != 0;
+#pragma unroll
+      for (int i = 0; i < 8; ++i) {
+        if (i < half) {
+          const float send = upper ? v[i] : v[i + half];
+          const float keep = upper ? v[i + half] : v[i];
+          v[i] = keep + __shfl_xor_sync(kFullMask, send, offset);
         }
-        hrow[lane + 32 * v] = x;
       }
-      hv[v] = x;
-      reinterpret_cast<float4*>(hs + lr * in)[lane + 32 * v] = x;
     }
-    const int label = a.labels[r];
+    const float mine = (v[0] + __shfl_xor_sync(kFullMask, v[0], 1)) + my_bias;  // a + b == b + a
+    float x[MAXO];
+#pragma unroll
+    for (int c = 0; c < MAXO; ++c) x[c] = __shfl_sync(kFullMask, mine, 2 * c);
 
-    // logits: per lane a partial dot product over its features, then a butterfly sum, after
-    // which every lane holds every logit (a + b == b + a: the lanes agree bit for bit).
-    float x[kRowsMaxOut];
-#pragma unroll
-    for (int o = 0; o < kRowsMaxOut; ++o) {
-      if (o < out) {
-        float s = 0.f;
-#pragma unroll
-        for (int v = 0; v < KV; ++v) s = dot4(hv[v], reinterpret_cast<const float4*>(Ws + o * in)[lane + 32 * v], s);
-        x[o] = s;
-      }
-    }
-#pragma unroll
-    for (int offset = 16; offset > 0; offset >>= 1) {
-#pragma unroll
-      for (int o = 0; o < kRowsMaxOut; ++o)
-        if (o < out) x[o] += __shfl_xor_sync(kFullMask, x[o], offset);
-    }
     // Softmax cross-entropy as the CPU backend: the first index of the maximum (a NaN never
-    // wins, except at index 0), Σ exp(x − max) in class order.
-#pragma unroll
-    for (int o = 0; o < kRowsMaxOut; ++o)
-      if (o < out) x[o] += bs[o];
+    // wins, except at index 0), Σ exp(x − max) in class order. Every lane computes the same.
     int best = 0;
     float mx = x[0], xl = NAN;
 #pragma unroll
-    for (int o = 0; o < kRowsMaxOut; ++o) {
-      if (o < out) {
-        if (x[o] > mx) {  // the CPU's `x[c] > x[best]` scan
-          mx = x[o];
-          best = o;
+    for (int c = 0; c < MAXO; ++c) {
+      if (c < out) {
+        if (x[c] > mx) {  // the CPU's `x[c] > x[best]` scan
+          mx = x[c];
+          best = c;
         }
-        if (o == label) xl = x[o];
+        if (c == label) xl = x[c];
       }
     }
-    float e[kRowsMaxOut];
+    float d[MAXO];
     float sum = 0.f;
 #pragma unroll
-    for (int o = 0; o < kRowsMaxOut; ++o) {
-      if (o < out) {
-        e[o] = expf(x[o] - mx);
-        sum += e[o];
-      }
+    for (int c = 0; c < MAXO; ++c) {
+      d[c] = c < out ? expf(x[c] - mx) : 0.f;
+      sum += d[c];
     }
     if (lane == 0) {
       const bool valid = label >= 0 && label < out;
-      warp_loss += valid ? static_cast<double>(logf(sum) - (xl - mx)) : static_cast<double>(NAN);
-      warp_hits += best == label;
+      loss_sum += valid ? static_cast<double>(logf(sum) - (xl - mx)) : static_cast<double>(NAN);
+      hits += best == label;
     }
     const float inv_sum = 1.0f / sum;
-    float d[kRowsMaxOut];
+    float my_d = 0.f;
 #pragma unroll
-    for (int o = 0; o < kRowsMaxOut; ++o) {
-      if (o < out) {
-        d[o] = (e[o] * inv_sum - (o == label ? 1.f : 0.f)) * inv_rows;
-        if (lane == o) {
-          a.logits[static_cast<size_t>(r) * out + o] = x[o];
-          a.dlogits[static_cast<size_t>(r) * out + o] = d[o];
-          dls[lr * out + o] = d[o];
-        }
-      }
+    for (int c = 0; c < MAXO; ++c) {
+      d[c] = c < out ? (d[c] * inv_sum - (c == label ? 1.f : 0.f)) * inv_rows : 0.f;
+      if (c == my_class) my_d = d[c];
+    }
+    if ((lane & 1) == 0 && my_class < out) {
+      const size_t i = static_cast<size_t>(r) * out + my_class;
+      a.logits[i] = mine;
+      a.dlogits[i] = my_d;
     }
 
-    // dh = dlogits·W through the ReLU mask of h: each lane its own features, no reduction.
-    if (a.dh) {
-      float4* dhrow = reinterpret_cast<float4*>(a.dh + static_cast<size_t>(r) * in);
+    // dh = dlogits·W through the ReLU mask of h; this lane's share of dW, db and dh_bias.
+    if (want_dh) {
+      float4 g = zero4;
 #pragma unroll
-      for (int v = 0; v < KV; ++v) {
-        float4 g = make_float4(0.f, 0.f, 0.f, 0.f);
-#pragma unroll
-        for (int o = 0; o < kRowsMaxOut; ++o) {
-          if (o < out) {
-            const float4 w = reinterpret_cast<const float4*>(Ws + o * in)[lane + 32 * v];
-            g.x = fmaf(d[o], w.x, g.x); g.y = fmaf(d[o], w.y, g.y);
-            g.z = fmaf(d[o], w.z, g.z); g.w = fmaf(d[o], w.w, g.w);
-          }
-        }
-        if (a.relu_input) {
-          if (!(hv[v].x > 0.f)) g.x = 0.f;
-          if (!(hv[v].y > 0.f)) g.y = 0.f;
-          if (!(hv[v].z > 0.f)) g.z = 0.f;
-          if (!(hv[v].w > 0.f)) g.w = 0.f;
-        }
-        dhrow[lane + 32 * v] = g;
-        dhb[v].x += g.x; dhb[v].y += g.y; dhb[v].z += g.z; dhb[v].w += g.w;
+      for (int c = 0; c < MAXO; ++c) {
+        g.x = fmaf(d[c], w[c].x, g.x); g.y = fmaf(d[c], w[c].y, g.y);
+        g.z = fmaf(d[c], w[c].z, g.z); g.w = fmaf(d[c], w[c].w, g.w);
       }
+      if (a.relu_input) {
+        if (!(hv.x > 0.f)) g.x = 0.f;
+        if (!(hv.y > 0.f)) g.y = 0.f;
+        if (!(hv.z > 0.f)) g.z = 0.f;
+        if (!(hv.w > 0.f)) g.w = 0.f;
+      }
+      reinterpret_cast<float4*>(a.dh)[static_cast<size_t>(r) * 32 + lane] = g;
+      dhb = add4(dhb, g);
     }
-  }
-  if (a.dh && a.dh_bias) {
 #pragma unroll
-    for (int v = 0; v < KV; ++v) reinterpret_cast<float4*>(dhbs + warp * in)[lane + 32 * v] = dhb[v];
-  }
-  __shared__ double block_loss[kWarps];
-  __shared__ int block_hits[kWarps];
-  if (lane == 0) {
-    block_loss[warp] = warp_loss;
-    block_hits[warp] = warp_hits;
-  }
-  __syncthreads();  // hs, dls, dhbs complete
-
-  // This block's dW = dlogitsᵀ·h and db = Σ dlogits over its rows in row order, dh_bias over
-  // its warps in warp order (each warp's sum is over its rows in row order).
-  const int nw = out * in;
-  auto partial = [&](int i) -> float {
-    float s = 0.f;
-    if (i < nw) {
-      const int o = i / in, k = i - o * in;
-      for (int lr = 0; lr < n; ++lr) s = fmaf(dls[lr * out + o], hs[lr * in + k], s);
-    } else if (i < nw + out) {
-      for (int lr = 0; lr < n; ++lr) s += dls[lr * out + i - nw];
-    } else {
-      const int k = i - nw - out;
-      for (int w = 0; w < kWarps; ++w) s += dhbs[w * in + k];
+    for (int c = 0; c < MAXO; ++c) {
+      dw[c].x = fmaf(d[c], hv.x, dw[c].x); dw[c].y = fmaf(d[c], hv.y, dw[c].y);
+      dw[c].z = fmaf(d[c], hv.z, dw[c].z); dw[c].w = fmaf(d[c], hv.w, dw[c].w);
+      db[c] += d[c];
     }
-    return s;
-  };
-  double loss_sum = 0.0;
-  int hit_sum = 0;
+  }
+
+  // This warp's sums into its region of shared memory.
+  {
+    float4* mine = sums4 + warp * L::kUnits;
+#pragma unroll
+    for (int c = 0; c < MAXO; ++c) mine[c * 32 + lane] = dw[c];
+    mine[L::kDhbUnit0 + lane] = dhb;
+    if (lane < 4) {
+      float q[4];
+#pragma unroll
+      for (int j = 0; j < 4; ++j) {
+        q[j] = 0.f;
+#pragma unroll
+        for (int c = 0; c < MAXO; ++c)
+          if (c == 4 * lane + j) q[j] = db[c];
+      }
+      mine[L::kDbUnit0 + lane] = make_float4(q[0], q[1], q[2], q[3]);
+    }
+    if (lane == 0) {
+      warp_loss[warp] = loss_sum;
+      warp_hits[warp] = hits;
+    }
+  }
+  __syncthreads();
+
+  // The block's sums over its warps, in warp order, into warp 0's region (unit u is read and
+  // written by one thread only).
+#pragma unroll
+  for (int p = 0; p < L::kPasses; ++p) {
+    const int u = t + p * kClusterThreads;
+    if (u < L::kUnits) {
+      float4 s = sums4[u];
+#pragma unroll
+      for (int w2 = 1; w2 < kClusterWarps; ++w2) s = add4(s, sums4[w2 * L::kUnits + u]);
+      if (blocks == 1)
+        finish_unit(a, units[p], pre[p], s);  // one block: unit u is this thread's pass p
+      else
+        sums4[u] = s;
+    }
+  }
   if (t == 0) {
-    for (int w = 0; w < kWarps; ++w) {
-      loss_sum += block_loss[w];
-      hit_sum += block_hits[w];
+    double l = 0.0;
+    int hsum = 0;
+    for (int w2 = 0; w2 < kClusterWarps; ++w2) {
+      l += warp_loss[w2];
+      hsum += warp_hits[w2];
+    }
+    if (blocks == 1) {
+      *a.loss = static_cast<float>(l / a.rows);
+      if (a.correct) *a.correct += hsum;
+    } else {
+      block_loss = l;
+      block_hits = hsum;
     }
   }
-  finish_head(a, partial, loss_sum, hit_sum, kThreads);
+  if (blocks == 1) return;
+
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  // The cluster's blocks add each other's sums in block order, each its own slice.
+  namespace cg = cooperative_groups;
+  cg::cluster_group cluster = cg::this_cluster();
+  cluster.sync();  // every block's sums are complete and visible cluster-wide
+#pragma unroll
+  for (int p = 0; p < L::kPasses; ++p) {
+    const int lu = t + p * kClusterThreads, u = blk * slice + lu;
+    if (lu < slice && u < L::kUnits) {
+      float4 part[kMaxClusterBlocks];  // all loads in flight before the first add
+#pragma unroll
+      for (int b2 = 0; b2 < kMaxClusterBlocks; ++b2)
+        part[b2] = b2 < blocks ? *cluster.map_shared_rank(sums4 + u, b2) : make_float4(0.f, 0.f, 0.f, 0.f);
+      float4 s = part[0];
+#pragma unroll
+      for (int b2 = 1; b2 < kMaxClusterBlocks; ++b2)
+        if (b2 < blocks) s = add4(s, part[b2]);
+      finish_unit(a, units[p], pre[p], s);
+    }
+  }
+  if (blk == 0 && t == 0) {
+    double lp[kMaxClusterBlocks];
+    int hp[kMaxClusterBlocks];
+#pragma unroll
+    for (int b2 = 0; b2 < kMaxClusterBlocks; ++b2) {
+      lp[b2] = b2 < blocks ? *cluster.map_shared_rank(&block_loss, b2) : 0.0;
+      hp[b2] = b2 < blocks ? *cluster.map_shared_rank(&block_hits, b2) : 0;
+    }
+    double l = 0.0;
+    int hsum = 0;
+#pragma unroll
+    for (int b2 = 0; b2 < kMaxClusterBlocks; ++b2) {
+      if (b2 < blocks) {
+        l += lp[b2];
+        hsum += hp[b2];
+      }
+    }
+    *a.loss = static_cast<float>(l / a.rows);
+    if (a.correct) *a.correct += hsum;
+  }
+  cluster.sync();  // no block leaves while another may still read its shared memory
+#else
+  __trap();  // the launcher uses clusters on sm_90+ only
+#endif
 }
 
 }  // namespace
 
 namespace {
 
-// Launches one of the two kernels for `a` (tile and grid chosen here); false when neither fits.
+// Per device: whether clusters can be launched (sm_90+).
+bool device_has_clusters() {
+  static std::mutex mutex;
+  static std::map<int, bool> known;
+  int device = 0;
+  check_cuda(cudaGetDevice(&device), "cudaGetDevice");
+  std::lock_guard<std::mutex> lock(mutex);
+  auto it = known.find(device);
+  if (it != known.end()) return it->second;
+  int major = 0;
+  check_cuda(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device), "cudaDeviceGetAttribute");
+  return known[device] = major >= 9;
+}
+
+// Rows are spread evenly over as many blocks as one cluster may hold (16 on the H100/H200, else
+// the portable 8; one block without clusters), at least one row per warp: measured on the H200,
+// 8 blocks of 1 row per warp beat 4 of 2 at batch 64, and 16 blocks beat 8 at batch 512.
+template <int MAXO, bool EXACT>
+void launch_cluster(cudaStream_t stream, HeadArgs& a, bool clusters) {
+  using L = ClusterLayout<MAXO>;
+  auto kernel = linear_xent_cluster_kernel<MAXO, EXACT>;
+  // Function attributes and the largest cluster, once per device: shared memory beyond the
+  // default 48 KB; clusters beyond the portable size where the device can schedule them.
+  int max_blocks = 1;
+  {
+    static std::mutex mutex;
+    static std::map<int, int> largest;
+    int device = 0;
+    check_cuda(cudaGetDevice(&device), "cudaGetDevice");
+    std::lock_guard<std::mutex> lock(mutex);
+    auto it = largest.find(device);
+    if (it == largest.end()) {
+      if (L::kSmemBytes > kSmemLimit)
+        check_cuda(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                        static_cast<int>(L::kSmemBytes)),
+                   "cudaFuncSetAttribute(linear_xent_step)");
+      int size = 1;
+      if (clusters) {
+        size = kPortableClusterBlocks;
+        if (cudaFuncSetAttribute(kernel, cudaFuncAttributeNonPortableClusterSizeAllowed, 1) == cudaSuccess) {
+          cudaLaunchConfig_t probe{};
+          probe.gridDim = dim3(kMaxClusterBlocks);
+          probe.blockDim = dim3(kClusterThreads);
+          probe.dynamicSmemBytes = L::kSmemBytes;
+          int potential = 0;
+          if (cudaOccupancyMaxPotentialClusterSize(&potential, kernel, &probe) == cudaSuccess)
+            size = std::max(size, std::min(potential, kMaxClusterBlocks));
+        }
+        cudaGetLastError();  // a refused attribute or query leaves the portable size
+      }
+      it = largest.emplace(device, size).first;
+    }
+    max_blocks = it->second;
+  }
+  const long long rows = a.rows;
+  const int per_warp = static_cast<int>((rows + kClusterWarps * max_blocks - 1) / (kClusterWarps * max_blocks));
+  a.tile = kClusterWarps * per_warp;
+  const int blocks = static_cast<int>((rows + a.tile - 1) / a.tile);
+  cudaLaunchConfig_t config{};
+  config.gridDim = dim3(static_cast<unsigned>(blocks));
+  config.blockDim = dim3(kClusterThreads);
+  config.dynamicSmemBytes = L::kSmemBytes;
+  config.stream = stream;
+  cudaLaunchAttribute attribute[1];
+  if (blocks > 1) {
+    attribute[0].id = cudaLaunchAttributeClusterDimension;
+    attribute[0].val.clusterDim.x = static_cast<unsigned>(blocks);
+    attribute[0].val.clusterDim.y = 1;
+    attribute[0].val.clusterDim.z = 1;
+    config.attrs = attribute;
+    config.numAttrs = 1;
+  }
+  check_cuda(cudaLaunchKernelEx(&config, kernel, a), "linear_xent_step kernel launch");
+}
+
+// Launches the kernel that suits `a` (tile and grid chosen here); false when none fits.
 bool launch_head(cudaStream_t stream, HeadArgs& a) {
   const int rows = a.rows, in = a.in, out = a.out;
   if (rows <= 0 || in <= 0 || out <= 0 || out > kMaxClasses) return false;
-  if (static_cast<size_t>(out) * in + out + in > kHeadMaxPartial) return false;
   const auto aligned16 = [](const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; };
-  const bool vectorisable = aligned16(a.h) && aligned16(a.W) && (!a.h_bias || aligned16(a.h_bias)) &&
-                            (!a.dh || aligned16(a.dh));
-  if ((in == 128 || in == 256) && out <= kRowsMaxOut && vectorisable) {
-    int per_warp = 1;
-    while (per_warp < kRowsMaxRowsPerWarp && (rows + kWarps * per_warp - 1) / (kWarps * per_warp) > kRowsTargetBlocks)
-      per_warp *= 2;
-    while (per_warp > 1 && rows_smem_floats(in, out, kWarps * per_warp) * sizeof(float) > kSmemLimit) per_warp /= 2;
-    a.tile = kWarps * per_warp;
-    const size_t smem = rows_smem_floats(in, out, a.tile) * sizeof(float);
-    const int blocks = (rows + a.tile - 1) / a.tile;
-    if (smem <= kSmemLimit && blocks <= kHeadMaxBlocks) {
-      if (in == 128)
-        linear_xent_rows_kernel<1><<<blocks, kThreads, smem, stream>>>(a);
-      else
-        linear_xent_rows_kernel<2><<<blocks, kThreads, smem, stream>>>(a);
-      check_launch("linear_xent_step kernel launch");
-      return true;
-    }
+  const bool vectorisable = aligned16(a.h) && aligned16(a.W) && aligned16(a.dW) &&
+                            (!a.h_bias || aligned16(a.h_bias)) && (!a.dh || aligned16(a.dh)) &&
+                            (!a.dh_bias || aligned16(a.dh_bias)) && (!a.W_momentum || aligned16(a.W_momentum)) &&
+                            (!a.h_bias_momentum || aligned16(a.h_bias_momentum));
+  if (in == kClusterIn && out <= 16 && vectorisable) {
+    const bool clusters = device_has_clusters();
+    if (out == 10)
+      launch_cluster<10, true>(stream, a, clusters);
+    else
+      launch_cluster<16, false>(stream, a, clusters);
+    return true;
   }
+  if (static_cast<size_t>(out) * in + out + in > kHeadMaxPartial) return false;
   int tile = kMaxTile;
   while (tile > 1 && smem_floats(in, out, tile) * sizeof(float) > kSmemLimit) tile /= 2;
   const size_t smem = smem_floats(in, out, tile) * sizeof(float);
