@@ -32,6 +32,7 @@ struct TrainingDriver::Workspace {
   DeviceBuffer<float> step_loss;            // [steps] mean loss of each step
   DeviceBuffer<int32_t> correct;            // [1] correct predictions so far this epoch
   std::vector<int32_t> host_order;          // staging for `order` (alive until the copy completes)
+  std::vector<SgdTensor> sgd_params;        // the hidden layers' SGD list of a step (3+ layers)
   // Captured step sequences, keyed by (images, labels, samples, first step, steps, scale, shift).
   std::map<std::tuple<const void*, const void*, int, int, int, float, float>, std::unique_ptr<Recording>> recordings;
 };
@@ -140,7 +141,8 @@ void TrainingDriver::enqueue_step(Workspace& ws, const DriverDataset& data, int 
   // Backward through the hidden layers: grads[l] holds dLoss/dacts[l], already through its ReLU.
   // The first layer's dW comes with its SGD step; the other hidden layers' W (read by the
   // backward pass) and the biases the head did not update step together at the end.
-  std::vector<SgdTensor> params;
+  std::vector<SgdTensor>& params = ws.sgd_params;  // capacity kept: nothing allocated per step
+  params.clear();
   for (size_t l = L - 1; l-- > 0;) {
     const DriverLayer& layer = model_.layers[l];
     if (l + 2 != L) {
