@@ -83,6 +83,8 @@ class Backend {
   virtual void bias_relu(float* y, const float* bias, int rows, int cols, bool relu) = 0;
   // dx = y > 0 ? dy : 0 over n elements (dx may alias dy).
   virtual void relu_backward(const float* dy, const float* y, float* dx, size_t n) = 0;
+  // y += x over n elements (gradient accumulation).
+  virtual void add(float* y, const float* x, size_t n) = 0;
   // db[cols] = Σ_rows dy (accumulate: db += Σ_rows dy).
   virtual void bias_grad(const float* dy, int rows, int cols, float* db, bool accumulate) = 0;
   // Mean softmax cross-entropy over rows: *loss = mean_r(logsumexp(x_r) - x_r[label_r]);

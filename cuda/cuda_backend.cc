@@ -139,6 +139,8 @@ void CudaBackend::bias_relu(float* y, const float* bias, int rows, int cols, boo
   launch_bias_relu(enter(), y, cols, bias, rows, cols, relu);
 }
 
+void CudaBackend::add(float* y, const float* x, size_t n) { launch_add(enter(), y, x, n); }
+
 void CudaBackend::relu_backward(const float* dy, const float* y, float* dx, size_t n) {
   launch_relu_backward(enter(), dy, y, dx, n);
 }

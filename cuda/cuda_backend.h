@@ -29,6 +29,7 @@ class CudaBackend final : public Backend {
             const GemmEpilogue& epilogue) override;
   void bias_relu(float* y, const float* bias, int rows, int cols, bool relu) override;
   void relu_backward(const float* dy, const float* y, float* dx, size_t n) override;
+  void add(float* y, const float* x, size_t n) override;
   void bias_grad(const float* dy, int rows, int cols, float* db, bool accumulate) override;
   void softmax_xent(const float* logits, const int32_t* labels, int rows, int cols, float* loss,
                     float* dlogits, int32_t* correct) override;

@@ -15,6 +15,7 @@ namespace tinynn::gpu {
 void launch_bias_relu(cudaStream_t stream, float* y, int ld, const float* bias, int rows, int cols,
                       bool relu);
 // dx[i] = y[i] > 0 ? dy[i] : 0.
+void launch_add(cudaStream_t stream, float* y, const float* x, size_t n);
 void launch_relu_backward(cudaStream_t stream, const float* dy, const float* y, float* dx, size_t n);
 // db[c] (+)= Σ_r dy[r, c]; each column summed in a fixed order, so results are reproducible.
 void launch_bias_grad(cudaStream_t stream, const float* dy, int rows, int cols, float* db,

@@ -28,6 +28,12 @@ __global__ void relu_backward_kernel(const float* dy, const float* y, float* dx,
     dx[i] = y[i] > 0.f ? dy[i] : 0.f;
 }
 
+__global__ void add_kernel(float* y, const float* x, size_t n) {
+  for (size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; i < n;
+       i += static_cast<size_t>(gridDim.x) * blockDim.x)
+    y[i] += x[i];
+}
+
 // x [rows, features] f32 from images [N, features] u8 at rows indices[r]; y [rows] from labels.
 template <typename Index>
 __global__ void gather_batch_kernel(const uint8_t* __restrict__ images,
@@ -58,6 +64,12 @@ void launch_bias_relu(cudaStream_t stream, float* y, int ld, const float* bias, 
   else
     bias_relu_kernel<size_t><<<blocks_for(n), kThreads, 0, stream>>>(y, ld, bias, rows, cols, relu);
   check_launch("bias_relu kernel launch");
+}
+
+void launch_add(cudaStream_t stream, float* y, const float* x, size_t n) {
+  if (n == 0) return;
+  add_kernel<<<blocks_for(n), kThreads, 0, stream>>>(y, x, n);
+  check_launch("add kernel launch");
 }
 
 void launch_relu_backward(cudaStream_t stream, const float* dy, const float* y, float* dx, size_t n) {

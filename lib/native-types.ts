@@ -53,6 +53,8 @@ export interface NativeOps {
   /** The gradients of linear: dW [out,in] (+)= dyᵀ·x, db [out] (+)= Σ dy, returns dx = dy·W when wantDx. */
   linearBackward(x: NativeTensor, w: NativeTensor, dy: NativeTensor, dw: NativeTensor,
                  db: NativeTensor | null, accumulate: boolean, wantDx: boolean): NativeTensor | null;
+  /** y += x (same shape, float32): gradient accumulation. */
+  addInPlace(y: NativeTensor, x: NativeTensor): void;
   /** max(x, 0) as a new tensor. */
   relu(x: NativeTensor): NativeTensor;
   /** dx = y > 0 ? dy : 0. */

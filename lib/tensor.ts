@@ -138,16 +138,30 @@ function runBackward(root: Tensor): void {
       const g = grads[k];
       if (!g) return;
       if (input.gradFn) {
-        if (pending.has(input)) throw new Error('backward(): a tensor used twice in one graph is not supported yet');
-        pending.set(input, g);
+        accumulate(pending, input, g);
       } else if (input.requiresGrad) {
-        if (input.grad) throw new Error('backward(): accumulation into an existing leaf gradient must happen in the op');
-        input.grad = g;
+        if (input.grad) {
+          native.ops.addInPlace(input.grad.native, g.native);
+          g.dispose();
+        } else {
+          input.grad = g;
+        }
       } else {
         g.dispose();
       }
     });
   }
+}
+
+// A tensor used by several ops receives the sum of their gradients.
+function accumulate(pending: Map<Tensor, Tensor>, node: Tensor, g: Tensor): void {
+  const sum = pending.get(node);
+  if (!sum) {
+    pending.set(node, g);
+    return;
+  }
+  native.ops.addInPlace(sum.native, g.native);
+  g.dispose();
 }
 
 /** Nested number arrays accepted by {@link tensor}. */

@@ -105,6 +105,20 @@ Napi::Value linear_backward(const Napi::CallbackInfo& info) {
   });
 }
 
+// addInPlace(y, x): y += x (same shape, float32, one device): gradient accumulation.
+Napi::Value add_in_place(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  guard(env, [&] {
+    TensorData& y = read_tensor(info[0], "y");
+    TensorData& x = read_tensor(info[1], "x");
+    if (y.dtype != DType::F32 || x.dtype != DType::F32) throw TypeError("addInPlace expects float32 tensors");
+    require_same_device(y, "y", x, "x");
+    if (y.shape != x.shape) shape_error("addInPlace: x", shape_string(y.shape), x);
+    y.backend().add(y.ptr<float>(), x.ptr<float>(), y.numel());
+  });
+  return env.Undefined();
+}
+
 // relu(x) → max(x, 0) as a new tensor.
 Napi::Value relu(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -269,6 +283,7 @@ Napi::Object define_ops(Napi::Env env) {
   ops.Set("gemm", Napi::Function::New(env, gemm, "gemm"));
   ops.Set("linear", Napi::Function::New(env, linear, "linear"));
   ops.Set("linearBackward", Napi::Function::New(env, linear_backward, "linearBackward"));
+  ops.Set("addInPlace", Napi::Function::New(env, add_in_place, "addInPlace"));
   ops.Set("relu", Napi::Function::New(env, relu, "relu"));
   ops.Set("reluBackward", Napi::Function::New(env, relu_backward, "reluBackward"));
   ops.Set("biasGrad", Napi::Function::New(env, bias_grad, "biasGrad"));

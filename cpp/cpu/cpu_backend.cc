@@ -62,6 +62,12 @@ void CpuBackend::relu_backward(const float* dy, const float* y, float* dx, size_
   });
 }
 
+void CpuBackend::add(float* y, const float* x, size_t n) {
+  parallel_range(pool_, n, 1 << 14, [&](size_t i0, size_t i1) {
+    for (size_t i = i0; i < i1; ++i) y[i] += x[i];
+  });
+}
+
 void CpuBackend::bias_grad(const float* dy, int rows, int cols, float* db, bool accumulate) {
   // Columns split over the pool; each column summed in row order so results never depend on the
   // thread count.

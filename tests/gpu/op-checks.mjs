@@ -156,6 +156,13 @@ export function opChecks(native, rnd, device = 'cuda') {
       const dx = { cpu: track(ops.reluBackward(dy.cpu, y.cpu)), cuda: track(ops.reluBackward(dy.cuda, y.cuda)) };
       return compare('dx', dx.cuda.toArray(), dx.cpu.toArray(), 0);
     });
+    add(`addInPlace n=${n}`, () => {
+      const y = both(rnd.floats(n), [n]);
+      const x = both(rnd.floats(n), [n]);
+      ops.addInPlace(y.cpu, x.cpu);
+      ops.addInPlace(y.cuda, x.cuda);
+      return compare('y', y.cuda.toArray(), y.cpu.toArray(), 0);
+    });
   }
 
   for (const rows of [1, 7, 33, 129, 785, 4097]) {

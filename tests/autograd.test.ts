@@ -1,0 +1,36 @@
+// Gradient accumulation: repeated backward() calls and a layer used twice in one graph sum their
+// gradients, as in PyTorch.
+import { describe, expect, it } from 'vitest';
+import { crossEntropy, linear, manualSeed, nn, relu, tensor } from '../dist/index.js';
+import { maxAbsErr, randomArray } from './helpers/reference';
+
+describe('autograd accumulation', () => {
+  it('a second backward() adds to the leaf gradients', () => {
+    manualSeed(5);
+    const layer = new nn.Linear(6, 4);
+    const x = tensor(randomArray(3 * 6, 1), { shape: [3, 6], requiresGrad: true });
+    const y = tensor([0, 3, 1], { dtype: 'int32' });
+    crossEntropy(layer.forward(relu(x)), y).backward();
+    const gx = Float64Array.from(x.grad!.toArray());
+    const gw = Float64Array.from(layer.weight.grad!.toArray());
+    crossEntropy(layer.forward(relu(x)), y).backward();
+    expect(maxAbsErr(x.grad!.toArray(), gx.map((v) => 2 * v))).toBeLessThan(1e-6);
+    expect(maxAbsErr(layer.weight.grad!.toArray(), gw.map((v) => 2 * v))).toBeLessThan(1e-6);
+  });
+
+  it('a layer applied twice gets the sum of both uses, as two copies of it would', () => {
+    manualSeed(6);
+    const shared = new nn.Linear(5, 5);
+    manualSeed(6);
+    const first = new nn.Linear(5, 5);
+    manualSeed(6);
+    const second = new nn.Linear(5, 5);
+    const x = tensor(randomArray(4 * 5, 2), { shape: [4, 5] });
+    const y = tensor([0, 1, 2, 4], { dtype: 'int32' });
+    crossEntropy(linear(relu(shared.forward(x)), shared.weight, shared.bias), y).backward();
+    crossEntropy(second.forward(relu(first.forward(x))), y).backward();
+    const sum = (a: ArrayLike<number>, b: ArrayLike<number>) => Float64Array.from(a, (v, i) => v + b[i]);
+    expect(maxAbsErr(shared.weight.grad!.toArray(), sum(first.weight.grad!.toArray(), second.weight.grad!.toArray()))).toBeLessThan(1e-6);
+    expect(maxAbsErr(shared.bias!.grad!.toArray(), sum(first.bias!.grad!.toArray(), second.bias!.grad!.toArray()))).toBeLessThan(1e-6);
+  });
+});
