@@ -14,7 +14,7 @@ cd "$root"
 say() { echo "bench-setup: $*"; }
 
 if [ ! -f dist/index.js ]; then
-  say "dist/ is missing: run npm install (or npm run build) first"
+  say "dist/ is missing: run npm install first"
   exit 1
 fi
 
