@@ -115,6 +115,7 @@ export class Trainer {
     const stepsPerEpoch = Math.ceil(dataset.length / opts.batchSize);
     const onAbort = (): void => driver.abort();
     opts.signal?.addEventListener('abort', onAbort);
+    trackRunning(driver);
     const onProgress = (p: NativeProgress): void => {
       if (p.kind === 'epoch') {
         opts.onEpochEnd?.(epochRecord(p as unknown as EpochRecord));
@@ -135,6 +136,7 @@ export class Trainer {
       throw err;
     } finally {
       opts.signal?.removeEventListener('abort', onAbort);
+      runningDrivers.delete(driver);
       optimizer.momentumInitialized.fill(driver.momentumInitialized);
     }
   }
@@ -190,6 +192,19 @@ export class Trainer {
     }
     return this.driver;
   }
+}
+
+// Drivers with a fit in flight. process.exit() would otherwise wait for them: Node's exit drains the
+// thread-pool work in flight before any native exit hook runs, so the JS 'exit' event stops them.
+const runningDrivers = new Set<NativeDriver>();
+let exitListenerAdded = false;
+
+function trackRunning(driver: NativeDriver): void {
+  if (!exitListenerAdded) {
+    exitListenerAdded = true;
+    process.on('exit', () => runningDrivers.forEach((d) => d.abort()));
+  }
+  runningDrivers.add(driver);
 }
 
 function epochRecord(r: EpochRecord): EpochRecord {

@@ -108,6 +108,17 @@ class FitWorker : public Napi::AsyncProgressQueueWorker<ProgressEvent> {
         hold_(std::move(hold)),
         running_(std::move(running)) {
     if (!on_progress.IsEmpty()) on_progress_ = Napi::Persistent(on_progress);
+    // When this env goes away mid-fit (worker.terminate(), or the main thread's exit), stop the
+    // fit at the next step: env teardown waits for the thread-pool work in flight, and a long fit
+    // would otherwise hang terminate() (found by tests/concurrency.test.ts). Raw N-API rather than
+    // Napi::Env::AddCleanupHook, whose Remove() after the hook has run frees its data twice.
+    teardown_.driver = driver_;
+    hooked_ = napi_add_env_cleanup_hook(env, &FitWorker::abort_on_teardown, &teardown_) == napi_ok;
+  }
+
+  ~FitWorker() override {
+    // A no-op when the hook already ran (N-API drops a hook once it has run it).
+    if (hooked_) napi_remove_env_cleanup_hook(Env(), &FitWorker::abort_on_teardown, &teardown_);
   }
 
   Napi::Promise promise() { return deferred_.Promise(); }
@@ -133,6 +144,14 @@ class FitWorker : public Napi::AsyncProgressQueueWorker<ProgressEvent> {
   }
 
   void OnProgress(const ProgressEvent* events, size_t count) override {
+    try {
+      report(events, count);
+    } catch (const Napi::Error&) {
+      driver_->abort();  // the env is going away (see OnOK): stop the fit
+    }
+  }
+
+  void report(const ProgressEvent* events, size_t count) {
     if (on_progress_.IsEmpty()) return;
     Napi::Env env = Env();
     for (size_t i = 0; i < count; ++i) {
@@ -148,10 +167,30 @@ class FitWorker : public Napi::AsyncProgressQueueWorker<ProgressEvent> {
     }
   }
 
+  // These run on the JS thread, also while the env is being torn down (a worker terminated or the
+  // process exiting mid-fit), when every call into JS fails and node-addon-api throws Napi::Error:
+  // nobody is left to receive the result then, and an exception escaping here would abort().
   void OnOK() override {
-    Napi::Env env = Env();
     hold_->release();
     running_->store(false);
+    try {
+      settle();
+    } catch (const Napi::Error&) {
+    }
+  }
+
+  void OnError(const Napi::Error& e) override {
+    hold_->release();
+    running_->store(false);
+    try {
+      deferred_.Reject(e.Value());
+    } catch (const Napi::Error&) {
+    }
+  }
+
+ private:
+  void settle() {
+    Napi::Env env = Env();
     if (!callback_error_.IsEmpty()) {
       deferred_.Reject(callback_error_.Value());
     } else if (error_.kind != WorkerError::None) {
@@ -163,13 +202,6 @@ class FitWorker : public Napi::AsyncProgressQueueWorker<ProgressEvent> {
     }
   }
 
-  void OnError(const Napi::Error& e) override {
-    hold_->release();
-    running_->store(false);
-    deferred_.Reject(e.Value());
-  }
-
- private:
   Napi::Promise::Deferred deferred_;
   std::shared_ptr<TrainingDriver> driver_;
   FitSpec spec_;
@@ -179,6 +211,13 @@ class FitWorker : public Napi::AsyncProgressQueueWorker<ProgressEvent> {
   Napi::ObjectReference callback_error_;
   std::vector<EpochRecord> history_;
   WorkerError error_;
+
+  struct Teardown {
+    std::shared_ptr<TrainingDriver> driver;
+  };
+  static void abort_on_teardown(void* arg) { static_cast<Teardown*>(arg)->driver->abort(); }
+  Teardown teardown_;
+  bool hooked_ = false;
 };
 
 class EvaluateWorker : public Napi::AsyncWorker {
@@ -205,24 +244,31 @@ class EvaluateWorker : public Napi::AsyncWorker {
     }
   }
 
+  // As FitWorker's: no exception may escape while the env is being torn down.
   void OnOK() override {
-    Napi::Env env = Env();
     hold_->release();
     running_->store(false);
-    if (error_.kind != WorkerError::None) {
-      deferred_.Reject(error_.to_js(env));
-      return;
+    try {
+      Napi::Env env = Env();
+      if (error_.kind != WorkerError::None) {
+        deferred_.Reject(error_.to_js(env));
+        return;
+      }
+      Napi::Object o = Napi::Object::New(env);
+      o.Set("loss", result_.loss);
+      o.Set("accuracy", result_.accuracy);
+      deferred_.Resolve(o);
+    } catch (const Napi::Error&) {
     }
-    Napi::Object o = Napi::Object::New(env);
-    o.Set("loss", result_.loss);
-    o.Set("accuracy", result_.accuracy);
-    deferred_.Resolve(o);
   }
 
   void OnError(const Napi::Error& e) override {
     hold_->release();
     running_->store(false);
-    deferred_.Reject(e.Value());
+    try {
+      deferred_.Reject(e.Value());
+    } catch (const Napi::Error&) {
+    }
   }
 
  private:

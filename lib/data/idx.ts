@@ -97,10 +97,13 @@ function parseRawIdx(buf: Uint8Array, name: string): IdxArray {
  * @param buf - the file's bytes.
  * @param name - what to call the source in error messages (usually the file path).
  * @returns the shape and elements; for a raw buffer `data` is a view into `buf`.
- * @throws Error when gzip data is corrupt; TypeError/RangeError as for a malformed IDX file
+ * @throws TypeError when `buf` is not a Uint8Array; Error when gzip data is corrupt; TypeError/RangeError as for a malformed IDX file
  *   (wrong magic, unsupported element type, zero dimensions, truncated or overlong data).
  */
 export function parseIdx(buf: Uint8Array, name: string): IdxArray {
+  if (!(buf instanceof Uint8Array)) {
+    throw new TypeError(`${name}: expected the IDX bytes as a Uint8Array or Buffer, got ${buf === null ? 'null' : typeof buf}`);
+  }
   if (!isGzip(buf)) return parseRawIdx(buf, name);
   let raw: Uint8Array;
   try {
@@ -117,10 +120,15 @@ export function parseIdx(buf: Uint8Array, name: string): IdxArray {
  *
  * @param path - the file to read.
  * @returns the shape and elements.
- * @throws the file system's error (ENOENT…) when the file cannot be read; otherwise as
+ * @throws TypeError when `path` is not a non-empty string; the file system's error (ENOENT…) when
+ *   the file cannot be read; otherwise as
  *   {@link parseIdx}, with messages that name `path`.
  */
 export async function readIdx(path: string): Promise<IdxArray> {
+  // A number would be taken by fs as a file descriptor and read whatever it is open on.
+  if (typeof path !== 'string' || path === '') {
+    throw new TypeError(`readIdx: expected the path to be a non-empty string, got ${typeof path === 'string' ? "''" : typeof path}`);
+  }
   const buf = await fs.readFile(path);
   if (!isGzip(buf)) return parseRawIdx(buf, path);
   let raw: Uint8Array;

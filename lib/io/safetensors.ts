@@ -127,6 +127,7 @@ export function decodeSafetensors(buf: Uint8Array, name: string): DecodedSafeten
   function fail(ErrorType: typeof RangeError | typeof TypeError, message: string): never {
     throw new ErrorType(`${name}: not a valid safetensors file: ${message}`);
   }
+  if (!(buf instanceof Uint8Array)) fail(TypeError, `expected the file's bytes as a Uint8Array or Buffer, got ${buf === null ? 'null' : typeof buf}`);
   if (buf.length < 8) fail(RangeError, `expected at least 8 bytes (the header length), found ${buf.length}`);
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const declared = view.getBigUint64(0, true);

@@ -39,6 +39,25 @@ function withFile(file: string, err: unknown): Error {
   return new ErrorType(`${file}: ${err.message}`, { cause: err });
 }
 
+/** Rejects a model that is not an nn.Module-like object before any file is touched. */
+function checkModel(model: unknown, what: string, loading: boolean): void {
+  const m = model as Partial<Loadable> | null;
+  if (typeof m !== 'object' || m === null || typeof m.stateDict !== 'function'
+      || (loading && typeof m.loadStateDict !== 'function')) {
+    throw new TypeError(`${what}: expected the model to be an nn.Module, got ${model === null ? 'null' : typeof model}`);
+  }
+}
+
+/**
+ * Rejects a path that is not a non-empty string: fs would take a number as a file descriptor
+ * (reading or writing whatever it is open on) and a Buffer or URL silently.
+ */
+function checkPath(path: unknown, what: string): void {
+  if (typeof path !== 'string' || path === '') {
+    throw new TypeError(`${what}: expected the path to be a non-empty string, got ${typeof path === 'string' ? "''" : typeof path}`);
+  }
+}
+
 /**
  * Saves the model's parameters to `path` as a safetensors file (F32, little-endian), atomically:
  * an interrupted save leaves any previous file at `path` intact.
@@ -46,9 +65,12 @@ function withFile(file: string, err: unknown): Error {
  * @example
  * await save(model, 'mnist.safetensors');
  * // PyTorch: model.load_state_dict(safetensors.torch.load_file('mnist.safetensors'))
- * @throws TypeError when a parameter is not float32; the file system's error when writing fails.
+ * @throws TypeError when `model` is not a module, `path` not a non-empty string or a parameter not
+ *   float32; the file system's error when writing fails.
  */
 export async function save(model: Saveable, path: string): Promise<void> {
+  checkModel(model, 'save', false);
+  checkPath(path, 'save');
   const entries: Record<string, Float32Entry> = {};
   for (const [name, tensor] of Object.entries(model.stateDict())) {
     if (tensor.dtype !== 'float32') {
@@ -88,11 +110,14 @@ function mismatches(expected: Record<string, StateTensor>, found: Map<string, { 
  * state_dict with the same names and shapes) into `model`. The whole file is read, decoded and
  * checked against the model before anything is changed: on any error the model is untouched.
  *
- * @throws the file system's error when `path` cannot be read; TypeError/RangeError naming `path`
+ * @throws TypeError when `model` is not a module or `path` not a non-empty string; the file
+ *   system's error when `path` cannot be read; TypeError/RangeError naming `path`
  *   when the file is not valid safetensors; Error naming `path` and listing every problem when
  *   the tensors do not match the model (missing or unexpected names, shapes, dtypes).
  */
 export async function load(model: Loadable, path: string): Promise<void> {
+  checkModel(model, 'load', true);
+  checkPath(path, 'load');
   const buf = await fs.readFile(path);
   const { tensors } = decodeSafetensors(buf, path);
   const problems = mismatches(model.stateDict(), tensors);
