@@ -1,6 +1,6 @@
 // `tinynn eval`: the test-set loss and accuracy of saved 784-128-10 MLP weights.
 import { describeOptions, parseArgs } from '../args';
-import { chooseDevice, DATA_OPTION, DEVICE_OPTION, type Command } from '../command';
+import { chooseDevice, DATA_OPTION, DEVICE_OPTION, mnistMlp, type Command } from '../command';
 import { loss, percent, seconds } from '../format';
 import type { DeviceSpec } from '../../index';
 
@@ -28,7 +28,7 @@ async function run(argv: readonly string[]): Promise<number> {
   const o = parsed.options;
   // Loaded here, not at the top, so that --help and usage errors work without the native addon.
   const { nn, Trainer, datasets, load, backends } = await import('../../index');
-  const model = new nn.Sequential(new nn.Linear(784, 128), new nn.ReLU(), new nn.Linear(128, 10));
+  const model = mnistMlp(nn);
   model.to(chooseDevice(o.device, backends()) as DeviceSpec);
   try {
     await load(model, o.model);

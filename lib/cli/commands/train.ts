@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { randomInt } from 'crypto';
 import { describeOptions, parseArgs } from '../args';
-import { chooseDevice, DATA_OPTION, DEVICE_OPTION, type Command } from '../command';
+import { chooseDevice, DATA_OPTION, DEVICE_OPTION, mnistMlp, type Command } from '../command';
 import { loss, percent, rate, seconds } from '../format';
 import { EpochProgress } from '../progress';
 import type { DeviceSpec, EpochRecord } from '../../index';
@@ -51,7 +51,7 @@ async function run(argv: readonly string[]): Promise<number> {
   const { nn, optim, Trainer, datasets, save, manualSeed, backends } = await import('../../index');
   const seed = o.seed ?? randomInt(2 ** 31);
   manualSeed(seed);
-  const model = new nn.Sequential(new nn.Linear(784, 128), new nn.ReLU(), new nn.Linear(128, 10));
+  const model = mnistMlp(nn);
   model.to(chooseDevice(o.device, backends()) as DeviceSpec);
   const { train, test } = await datasets.mnist({ dir: o.data });
   const trainSet = o.limit === undefined ? train : train.subset(0, Math.min(o.limit, train.length));
