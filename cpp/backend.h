@@ -1,6 +1,7 @@
 // The Backend interface: everything the tensor ops and the training driver need from a device.
 // All pointers are device pointers of the backend they are passed to. Work may be asynchronous
-// (CUDA enqueues on the backend's stream); download() and synchronize() wait for it.
+// (CUDA enqueues on the backend's stream); download() and synchronize() wait for all of it, a
+// Marker for the part before it.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -52,6 +53,16 @@ class Recording {
   virtual void replay() = 0;
 };
 
+// A point in a backend's queue (Backend::mark()): the work enqueued before it. Lets a caller keep
+// the device busy with later work while it waits for, and reads back, the results of earlier work.
+class Marker {
+ public:
+  virtual ~Marker() = default;
+  // Blocks until all work enqueued before the mark has finished, not waiting for work enqueued
+  // after it. Device faults of that work surface here.
+  virtual void wait() = 0;
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -65,6 +76,16 @@ class Backend {
   virtual void copy(void* dst, const void* src, size_t bytes) = 0;
   virtual void zero(void* dst, size_t bytes) = 0;
   virtual void synchronize() = 0;
+
+  // Marks the current end of the queue (CUDA: an event recorded on the stream; CPU: everything is
+  // already done).
+  virtual std::unique_ptr<Marker> mark() = 0;
+  // Transfers that bypass the queue: they wait for none of its work and are complete on return
+  // (CUDA: a copy stream of their own). Only for memory that no queued work touches: the results
+  // of work before a Marker that has been waited for (and that later work does not write), or a
+  // buffer that only work enqueued after the upload returns will read.
+  virtual void upload_unqueued(void* dst, const void* host_src, size_t bytes) = 0;
+  virtual void download_unqueued(void* host_dst, const void* src, size_t bytes) = 0;
 
   // A backend on the same device with a queue of its own (CUDA: its own stream and cuBLAS
   // handle), for a driver on a worker thread. Memory is shared with this backend.

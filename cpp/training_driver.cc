@@ -2,10 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <deque>
+#include <numeric>
 #include <string>
 #include <tuple>
 
-#include "cpp/device_buffer.h"
 #include "cpp/errors.h"
 #include "cpp/permutation.h"
 
@@ -31,7 +32,7 @@ struct TrainingDriver::Workspace {
   DeviceBuffer<int32_t> order;              // [capacity] sample order of the epoch
   DeviceBuffer<float> step_loss;            // [steps] mean loss of each step
   DeviceBuffer<int32_t> correct;            // [1] correct predictions so far this epoch
-  std::vector<int32_t> host_order;          // staging for `order` (alive until the copy completes)
+  std::vector<int32_t> host_order;          // evaluate's staging for `order`
   std::vector<SgdTensor> sgd_params;        // the hidden layers' SGD list of a step (3+ layers)
   // Captured step sequences, keyed by (images, labels, samples, first step, steps, scale, shift).
   std::map<std::tuple<const void*, const void*, int, int, int, float, float>, std::unique_ptr<Recording>> recordings;
@@ -169,6 +170,33 @@ void TrainingDriver::enqueue_step(Workspace& ws, const DriverDataset& data, int 
   if (!params.empty()) be.sgd_update(params.data(), static_cast<int>(params.size()), model_.sgd, first_sgd_step);
 }
 
+// The shape shared by every epoch of one fit.
+struct TrainingDriver::EpochPlan {
+  int n = 0;
+  int batch = 0;
+  int steps = 0;           // per epoch
+  int samples = 0;         // per epoch: n less the tail dropped by drop_last
+  int chunk = 1;           // steps enqueued at once (CUDA: one graph)
+  int progress_every = 1;  // progress is reported only after a multiple of this many steps, and at the end
+  int rows(int step) const { return std::min(batch, n - step * batch); }
+};
+
+namespace {
+
+// Steps [first, first + count) of an epoch, enqueued and not yet read back.
+struct PendingChunk {
+  int first = 0;
+  int count = 0;
+  std::unique_ptr<Marker> done;  // marks the end of the chunk's last step
+  bool report = false;           // a progress report follows; nothing is enqueued behind it meanwhile
+};
+
+// The chunk the host waits for and the one behind it, which keeps the device busy meanwhile.
+constexpr size_t kChunksInFlight = 2;
+constexpr double kProgressInterval = 0.1;  // seconds between progress reports, at least
+
+}  // namespace
+
 std::vector<EpochRecord> TrainingDriver::fit(const FitSpec& spec, const FitCallbacks& callbacks) {
   abort_.store(false);
   const int n = spec.train.n, B = spec.batch_size;
@@ -177,96 +205,162 @@ std::vector<EpochRecord> TrainingDriver::fit(const FitSpec& spec, const FitCallb
                      "first Linear layer expects " + std::to_string(model_.layers.front().in));
   }
   const int full_steps = n / B, tail = n % B;
-  const int steps = full_steps + (tail && !spec.drop_last ? 1 : 0);
-  if (steps == 0) throw RangeError("the dataset has " + std::to_string(n) + " samples, fewer than one batch of " + std::to_string(B) + " with dropLast");
-  const int samples = full_steps * B + (steps > full_steps ? tail : 0);
-  Backend& be = *backend_;
-  Workspace& ws = workspace(B, n);
+  EpochPlan plan;
+  plan.n = n;
+  plan.batch = B;
+  plan.steps = full_steps + (tail && !spec.drop_last ? 1 : 0);
+  if (plan.steps == 0) throw RangeError("the dataset has " + std::to_string(n) + " samples, fewer than one batch of " + std::to_string(B) + " with dropLast");
+  plan.samples = full_steps * B + (plan.steps > full_steps ? tail : 0);
   // CPU: one step at a time (abort and progress at every step boundary cost nothing).
   // CUDA: chunks of progress_every steps, each captured once as a graph and replayed.
-  const int chunk = be.device().kind == DeviceKind::Cpu ? 1 : std::max(1, spec.progress_every);
-  const int progress_every = std::max(1, spec.progress_every);
+  plan.progress_every = std::max(1, spec.progress_every);
+  plan.chunk = backend_->device().kind == DeviceKind::Cpu ? 1 : plan.progress_every;
+  Workspace& ws = workspace(B, n);
+  if (next_order_.size() < static_cast<size_t>(n)) next_order_ = DeviceBuffer<int32_t>(*backend_, n);
+  std::vector<float> losses(plan.steps);
   std::vector<EpochRecord> history;
-  std::vector<float> losses(steps);
-  ws.host_order.resize(n);
-
-  for (int epoch = 0; epoch < spec.epochs; ++epoch) {
-    const auto t0 = Clock::now();
-    if (spec.shuffle) {
-      epoch_permutation(spec.seed, static_cast<uint64_t>(epoch), ws.host_order.data(), n);
-    } else {
-      for (int i = 0; i < n; ++i) ws.host_order[i] = i;
-    }
-    be.upload(ws.order.get(), ws.host_order.data(), sizeof(int32_t) * n);
-    be.zero(ws.correct.get(), sizeof(int32_t));
-    int done = 0, reported = 0;
-    double loss_sum = 0;  // Σ step mean loss · step rows, over reported steps
-    auto last_progress = Clock::now();
-    while (done < steps) {
-      if (abort_.load()) throw Aborted();
-      int count = std::min(chunk, steps - done);
-      if (!model_.momentum_initialized) {
-        // PyTorch's first momentum step differs (buffer = gradient). The chunk holding it runs
-        // uncaptured, so captured chunks keep the same boundaries (and recordings) in every epoch.
-        for (int s = done; s < done + count; ++s) {
-          enqueue_step(ws, spec.train, s * B, std::min(B, n - s * B), s, spec.scale, spec.shift, s == done);
-        }
-        model_.momentum_initialized = true;
-      } else {
-        auto key = std::make_tuple(spec.train.images->data(), spec.train.labels->data(), n, done, count, spec.scale, spec.shift);
-        auto& rec = ws.recordings[key];
-        if (!rec) {
-          const DriverDataset data = spec.train;
-          const int first_step = done;
-          rec = be.record([this, &ws, data, first_step, count, B, n, spec] {
-            for (int s = first_step; s < first_step + count; ++s) {
-              enqueue_step(ws, data, s * B, std::min(B, n - s * B), s, spec.scale, spec.shift, false);
-            }
-          });
-        }
-        rec->replay();
+  try {
+    for (int epoch = 0; epoch < spec.epochs; ++epoch) {
+      EpochRecord record = run_epoch(ws, spec, plan, callbacks, epoch, losses);
+      if (spec.validation) {
+        EvalResult v = evaluate(*spec.validation, 1000, spec.scale, spec.shift);
+        record.val_loss = v.loss;
+        record.val_accuracy = v.accuracy;
       }
-      done += count;
-      const bool last = done == steps;
-      if (last || done - reported >= progress_every) {
-        be.download(losses.data() + reported, ws.step_loss.get() + reported, sizeof(float) * (done - reported));
-        for (int s = reported; s < done; ++s) {
-          if (!std::isfinite(losses[s])) {
-            throw RuntimeError("the loss became " + std::string(std::isnan(losses[s]) ? "NaN" : "infinite") +
-                               " at epoch " + std::to_string(epoch + 1) + ", step " + std::to_string(s + 1) +
-                               "; training stopped (try a lower learning rate)");
-          }
-          loss_sum += static_cast<double>(losses[s]) * std::min(B, n - s * B);
-        }
-        reported = done;
-        const int seen = std::min(done * B, samples);
-        if (callbacks.on_batch && (last || seconds_since(last_progress) >= 0.1)) {
-          int32_t correct = 0;
-          be.download(&correct, ws.correct.get(), sizeof(correct));
-          const double secs = seconds_since(t0);
-          callbacks.on_batch({epoch + 1, done, steps, loss_sum / seen, static_cast<double>(correct) / seen,
-                              seen / std::max(secs, 1e-9), secs});
-          last_progress = Clock::now();
-        }
-      }
+      history.push_back(record);
+      if (callbacks.on_epoch) callbacks.on_epoch(record);
     }
-    int32_t correct = 0;
-    be.download(&correct, ws.correct.get(), sizeof(correct));
-    EpochRecord record;
-    record.epoch = epoch + 1;
-    record.seconds = seconds_since(t0);
-    record.loss = loss_sum / samples;
-    record.accuracy = static_cast<double>(correct) / samples;
-    record.samples_per_second = samples / std::max(record.seconds, 1e-9);
-    if (spec.validation) {
-      EvalResult v = evaluate(*spec.validation, 1000, spec.scale, spec.shift);
-      record.val_loss = v.loss;
-      record.val_accuracy = v.accuracy;
+  } catch (...) {
+    // An epoch stopped early (abort, a non-finite loss, a failing callback) may leave a chunk
+    // queued. It writes the parameters, which the caller may use as soon as fit returns, so it
+    // finishes first; the error that stopped the epoch is the one worth reporting.
+    try {
+      backend_->synchronize();
+    } catch (...) {
     }
-    history.push_back(record);
-    if (callbacks.on_epoch) callbacks.on_epoch(record);
+    throw;
   }
   return history;
+}
+
+void TrainingDriver::prepare_order(const FitSpec& spec, int epoch) {
+  const int n = spec.train.n;
+  next_order_host_.resize(n);
+  if (spec.shuffle) {
+    epoch_permutation(spec.seed, static_cast<uint64_t>(epoch), next_order_host_.data(), n);
+  } else {
+    std::iota(next_order_host_.begin(), next_order_host_.end(), 0);
+  }
+  // Only the copy at an epoch's start reads next_order_: once the last one has run, nothing queued
+  // touches it, and the next one is enqueued after this upload has returned.
+  if (order_copied_) order_copied_->wait();
+  backend_->upload_unqueued(next_order_.get(), next_order_host_.data(), sizeof(int32_t) * n);
+}
+
+void TrainingDriver::enqueue_chunk(Workspace& ws, const FitSpec& spec, const EpochPlan& plan, int first, int count) {
+  const int B = plan.batch, n = plan.n;
+  if (!model_.momentum_initialized) {
+    // PyTorch's first momentum step differs (buffer = gradient). The chunk holding it runs
+    // uncaptured, so captured chunks keep the same boundaries (and recordings) in every epoch.
+    for (int s = first; s < first + count; ++s) {
+      enqueue_step(ws, spec.train, s * B, plan.rows(s), s, spec.scale, spec.shift, s == first);
+    }
+    model_.momentum_initialized = true;
+    return;
+  }
+  auto key = std::make_tuple(spec.train.images->data(), spec.train.labels->data(), n, first, count, spec.scale, spec.shift);
+  auto& rec = ws.recordings[key];
+  if (!rec) {
+    const DriverDataset data = spec.train;
+    const float scale = spec.scale, shift = spec.shift;
+    rec = backend_->record([this, &ws, data, first, count, B, n, scale, shift] {
+      for (int s = first; s < first + count; ++s) {
+        enqueue_step(ws, data, s * B, std::min(B, n - s * B), s, scale, shift, false);
+      }
+    });
+  }
+  rec->replay();
+}
+
+// One epoch, pipelined: chunk c+1 is enqueued before the host waits for chunk c and reads back its
+// losses, so the device runs from one chunk into the next without waiting for the host. Why that
+// is safe (CUDA; the CPU runs each call as it is made, so every wait is already over):
+//  - All the epoch's device work goes, in order, on the driver's one stream: the order copy, the
+//    zeroed hit count, the chunks. These are the same kernels in the same order as a loop that
+//    waits after every chunk; only the host's waits moved, so the results are the same bits.
+//  - A chunk's losses are final once its marker has been waited for: every step writes its own
+//    step_loss slot, and the next epoch's steps, which rewrite them, are enqueued only after this
+//    epoch's last chunk has been read back. So they come back on the copy stream
+//    (download_unqueued) without waiting for the chunk behind.
+//  - ws.correct is accumulated by every step, so it is read only where nothing is queued behind
+//    the chunk just waited for: after a chunk that reports progress (the next one is enqueued only
+//    after the report) and after the epoch's last chunk.
+//  - ws.order (which the recordings point into) is rewritten only by this epoch's first call, an
+//    in-stream copy that runs after every step of the previous epoch has read the old order.
+//    next_order_, its source, is rewritten by prepare_order only after that copy has run.
+EpochRecord TrainingDriver::run_epoch(Workspace& ws, const FitSpec& spec, const EpochPlan& plan,
+                                      const FitCallbacks& callbacks, int epoch, std::vector<float>& losses) {
+  Backend& be = *backend_;
+  const auto t0 = Clock::now();
+  // Later epochs' orders are prepared while the epoch before them runs.
+  if (epoch == 0) prepare_order(spec, 0);
+  be.copy(ws.order.get(), next_order_.get(), sizeof(int32_t) * plan.n);
+  order_copied_ = be.mark();
+  be.zero(ws.correct.get(), sizeof(int32_t));
+
+  std::deque<PendingChunk> queued;
+  int enqueued = 0, retired = 0;
+  bool next_order_prepared = epoch + 1 == spec.epochs;
+  double loss_sum = 0;  // Σ step mean loss · step rows, over the steps read back
+  int32_t correct = 0;
+  auto last_progress = t0;
+  while (retired < plan.steps) {
+    while (enqueued < plan.steps && queued.size() < kChunksInFlight && (queued.empty() || !queued.back().report)) {
+      if (abort_.load()) throw Aborted();
+      PendingChunk chunk;
+      chunk.first = enqueued;
+      chunk.count = std::min(plan.chunk, plan.steps - enqueued);
+      enqueue_chunk(ws, spec, plan, chunk.first, chunk.count);
+      chunk.done = be.mark();
+      enqueued += chunk.count;
+      chunk.report = callbacks.on_batch && (enqueued == plan.steps || (enqueued % plan.progress_every == 0 &&
+                                                                       seconds_since(last_progress) >= kProgressInterval));
+      queued.push_back(std::move(chunk));
+    }
+    // The whole epoch is queued: the host has the time of up to kChunksInFlight chunks to shuffle.
+    if (enqueued == plan.steps && !next_order_prepared) {
+      prepare_order(spec, epoch + 1);
+      next_order_prepared = true;
+    }
+    const PendingChunk chunk = std::move(queued.front());
+    queued.pop_front();
+    chunk.done->wait();
+    be.download_unqueued(losses.data() + chunk.first, ws.step_loss.get() + chunk.first, sizeof(float) * chunk.count);
+    for (int s = chunk.first; s < chunk.first + chunk.count; ++s) {
+      if (!std::isfinite(losses[s])) {
+        throw RuntimeError("the loss became " + std::string(std::isnan(losses[s]) ? "NaN" : "infinite") + " at epoch " +
+                           std::to_string(epoch + 1) + ", step " + std::to_string(s + 1) +
+                           "; training stopped (try a lower learning rate)");
+      }
+      loss_sum += static_cast<double>(losses[s]) * plan.rows(s);
+    }
+    retired += chunk.count;
+    if (chunk.report || retired == plan.steps) be.download(&correct, ws.correct.get(), sizeof(correct));
+    if (chunk.report) {
+      const int seen = std::min(retired * plan.batch, plan.samples);
+      const double secs = seconds_since(t0);
+      callbacks.on_batch({epoch + 1, retired, plan.steps, loss_sum / seen, static_cast<double>(correct) / seen,
+                          seen / std::max(secs, 1e-9), secs});
+      last_progress = Clock::now();
+    }
+  }
+  EpochRecord record;
+  record.epoch = epoch + 1;
+  record.seconds = seconds_since(t0);
+  record.loss = loss_sum / plan.samples;
+  record.accuracy = static_cast<double>(correct) / plan.samples;
+  record.samples_per_second = plan.samples / std::max(record.seconds, 1e-9);
+  return record;
 }
 
 EvalResult TrainingDriver::evaluate(const DriverDataset& data, int batch_size, float scale, float shift) {

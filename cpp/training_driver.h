@@ -1,6 +1,7 @@
 // The fused training driver: whole SGD steps of a Linear(+ReLU) stack with softmax cross-entropy,
 // run natively through the Backend interface (the same kernels as the eager ops). On CUDA the
-// steps between two progress reports are captured once and replayed as a graph.
+// steps between two progress reports are captured once and replayed as a graph, and the next
+// chunk is always queued before the host waits for the previous one's losses.
 #pragma once
 #include <atomic>
 #include <chrono>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "cpp/backend.h"
+#include "cpp/device_buffer.h"
 #include "cpp/tensor.h"
 
 namespace tinynn {
@@ -59,6 +61,9 @@ struct EpochRecord {
   std::optional<double> val_loss;
   std::optional<double> val_accuracy;
   double samples_per_second = 0;
+  // Host wall time from the start of the epoch's loop until its loss and accuracy are on the host,
+  // validation excluded. The first epoch's includes computing its sample order; later epochs'
+  // orders are computed while the epoch before them runs, inside that epoch's time.
   double seconds = 0;
 };
 
@@ -82,7 +87,7 @@ struct EvalResult {
   double accuracy = 0;
 };
 
-// Thrown when abort() stops a fit at a step boundary.
+// Thrown when abort() stops a fit at a step boundary (once the work already queued has finished).
 struct Aborted : std::runtime_error {
   Aborted() : std::runtime_error("training was aborted") {}
 };
@@ -101,16 +106,31 @@ class TrainingDriver {
 
  private:
   struct Workspace;
+  struct EpochPlan;
   Workspace& workspace(int batch_size, int max_rows_in_dataset);
   // Enqueues one training step over rows [first, first+rows) of the permutation.
   void enqueue_step(Workspace& ws, const DriverDataset& data, int first, int rows, int step, float scale,
                     float shift, bool first_sgd_step);
+  // Enqueues steps [first, first+count) of an epoch: uncaptured for the chunk that holds the first
+  // momentum step, else as a recording (captured on first use, then replayed).
+  void enqueue_chunk(Workspace& ws, const FitSpec& spec, const EpochPlan& plan, int first, int count);
+  EpochRecord run_epoch(Workspace& ws, const FitSpec& spec, const EpochPlan& plan, const FitCallbacks& callbacks,
+                        int epoch, std::vector<float>& losses);
+  // Computes epoch `epoch`'s sample order on the host and uploads it to next_order_.
+  void prepare_order(const FitSpec& spec, int epoch);
   void enqueue_forward(Workspace& ws, int rows);
   EvalResult evaluate_with(Workspace& ws, const DriverDataset& data, int batch_size, float scale, float shift);
 
   std::unique_ptr<Backend> backend_;
   DriverModel model_;
   std::map<int, std::unique_ptr<Workspace>> workspaces_;
+  // The next epoch's sample order, prepared while the current epoch runs (so neither the host's
+  // shuffle nor its upload leaves the device idle); each epoch starts with an in-stream copy of
+  // next_order_ into its workspace's order. order_copied_ marks that copy: until it has run,
+  // next_order_ must not be overwritten.
+  std::vector<int32_t> next_order_host_;
+  DeviceBuffer<int32_t> next_order_;
+  std::unique_ptr<Marker> order_copied_;
   std::atomic<bool> abort_{false};
 };
 

@@ -10,6 +10,7 @@
 #include "cuda/capture_lock.h"
 #include "cuda/check.h"
 #include "cuda/current_device.h"
+#include "cuda/event_marker.h"
 #include "cuda/graph.h"
 #include "cuda/kernels.h"
 
@@ -99,6 +100,27 @@ void CudaBackend::zero(void* dst, size_t bytes) {
 }
 
 void CudaBackend::synchronize() { check_cuda(cudaStreamSynchronize(enter()), "cudaStreamSynchronize"); }
+
+std::unique_ptr<Marker> CudaBackend::mark() { return record_marker(device_, enter()); }
+
+// The unqueued transfers run on the copy stream, which nothing else uses, and wait for it alone:
+// a copy on stream() would wait for all the work queued there. The caller guarantees that no
+// queued work touches the bytes (Backend's contract), so no event orders the two streams.
+void CudaBackend::upload_unqueued(void* dst, const void* host_src, size_t bytes) {
+  make_current(device_);
+  cudaStream_t copy_stream = resources_->copy_stream();
+  check_cuda(cudaMemcpyAsync(dst, host_src, bytes, cudaMemcpyHostToDevice, copy_stream),
+             "cudaMemcpyAsync(host to device, copy stream)");
+  check_cuda(cudaStreamSynchronize(copy_stream), "cudaStreamSynchronize(copy stream)");
+}
+
+void CudaBackend::download_unqueued(void* host_dst, const void* src, size_t bytes) {
+  make_current(device_);
+  cudaStream_t copy_stream = resources_->copy_stream();
+  check_cuda(cudaMemcpyAsync(host_dst, src, bytes, cudaMemcpyDeviceToHost, copy_stream),
+             "cudaMemcpyAsync(device to host, copy stream)");
+  check_cuda(cudaStreamSynchronize(copy_stream), "cudaStreamSynchronize(copy stream)");
+}
 
 std::unique_ptr<Backend> CudaBackend::fork() {
   cudaStream_t parent = enter();

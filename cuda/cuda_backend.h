@@ -1,6 +1,7 @@
 // The CUDA implementation of Backend: device memory from cudaMalloc, GEMMs through cuBLAS, the
 // fused parts in tinynn's own kernels (kernels_*.cu), all enqueued on the backend's own stream.
-// Nothing synchronises the host except download() and synchronize().
+// Nothing synchronises the host except download(), synchronize(), a Marker's wait() and the
+// unqueued transfers (which wait for their own copy only).
 #pragma once
 #include <memory>
 
@@ -21,6 +22,9 @@ class CudaBackend final : public Backend {
   void copy(void* dst, const void* src, size_t bytes) override;
   void zero(void* dst, size_t bytes) override;
   void synchronize() override;
+  std::unique_ptr<Marker> mark() override;
+  void upload_unqueued(void* dst, const void* host_src, size_t bytes) override;
+  void download_unqueued(void* host_dst, const void* src, size_t bytes) override;
   std::unique_ptr<Backend> fork() override;
   std::unique_ptr<Recording> record(const std::function<void()>& enqueue) override;
 

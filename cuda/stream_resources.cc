@@ -33,6 +33,7 @@ StreamResources::StreamResources(int device, const CublasApi& cublas) : device_(
     std::lock_guard<std::mutex> no_capture_meanwhile(capture_lock());  // released before release()
     // Non-blocking: no implicit ordering with the legacy default stream (which nothing here uses).
     check_cuda(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreateWithFlags");
+    check_cuda(cudaStreamCreateWithFlags(&copy_stream_, cudaStreamNonBlocking), "cudaStreamCreateWithFlags(copy)");
     check_cublas(api_.create(&handle_), "cublasCreate_v2");
     // SetStream first: it resets the handle to cuBLAS's own workspace pool.
     check_cublas(api_.set_stream(handle_, stream_), "cublasSetStream_v2");
@@ -85,8 +86,9 @@ void StreamResources::release() noexcept {
   if (workspace_) cudaFree(workspace_);
   if (scratch_) cudaFree(scratch_);
   if (stream_) cudaStreamDestroy(stream_);
+  if (copy_stream_) cudaStreamDestroy(copy_stream_);
   cudaGetLastError();
-  stream_ = nullptr;
+  stream_ = copy_stream_ = nullptr;
   handle_ = nullptr;
   workspace_ = scratch_ = nullptr;
 }

@@ -1,7 +1,9 @@
-// Everything one queue of work owns on its device: a non-blocking stream, a cuBLAS handle bound
-// to it with a workspace of its own (so cuBLAS never allocates while a graph is being captured),
-// and the scratch of the cross-block reductions of softmax_xent, the fused head and the split-K GEMMs. A backend and every recording made on
-// it share one (shared_ptr), so a graph never outlives the stream and buffers it launches into.
+// Everything one queue of work owns on its device: a non-blocking stream, a second one for the
+// transfers that must not queue behind the first one's work, a cuBLAS handle bound to the first
+// with a workspace of its own (so cuBLAS never allocates while a graph is being captured), and the
+// scratch of the cross-block reductions of softmax_xent, the fused head and the split-K GEMMs. A
+// backend and every recording made on it share one (shared_ptr), so a graph never outlives the
+// stream and buffers it launches into.
 #pragma once
 #include <cublas_v2.h>
 #include <cuda_runtime_api.h>
@@ -20,6 +22,8 @@ class StreamResources {
 
   int device() const { return device_; }
   cudaStream_t stream() const { return stream_; }
+  // For Backend::upload_unqueued/download_unqueued: never ordered with stream().
+  cudaStream_t copy_stream() const { return copy_stream_; }
   cublasHandle_t cublas() const { return handle_; }
   const CublasApi& api() const { return api_; }
   const XentScratch& xent() const { return xent_; }
@@ -32,6 +36,7 @@ class StreamResources {
   int device_;
   const CublasApi& api_;
   cudaStream_t stream_ = nullptr;
+  cudaStream_t copy_stream_ = nullptr;
   cublasHandle_t handle_ = nullptr;
   void* workspace_ = nullptr;
   void* scratch_ = nullptr;

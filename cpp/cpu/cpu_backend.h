@@ -18,6 +18,9 @@ class CpuBackend final : public Backend {
   void copy(void* dst, const void* src, size_t bytes) override;
   void zero(void* dst, size_t bytes) override;
   void synchronize() override {}
+  std::unique_ptr<Marker> mark() override;
+  void upload_unqueued(void* dst, const void* host_src, size_t bytes) override;
+  void download_unqueued(void* host_dst, const void* src, size_t bytes) override;
   std::unique_ptr<Backend> fork() override { return std::make_unique<CpuBackend>(pool_); }
   std::unique_ptr<Recording> record(const std::function<void()>& enqueue) override;
 
