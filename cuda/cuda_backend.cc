@@ -36,6 +36,7 @@ CudaBackend::CudaBackend(int device, const CublasApi& cublas)
     : device_(device),
       fused_head_(!env_is("TINYNN_CUDA_FUSED_HEAD", "0")),
       fused_step_(!env_is("TINYNN_CUDA_FUSED_STEP", "0")),
+      cluster_layer1_(env_is("TINYNN_CUDA_CLUSTER_LAYER1", "1")),
       resources_(std::make_shared<StreamResources>(device, cublas)) {}
 
 cudaStream_t CudaBackend::enter() {
@@ -230,6 +231,10 @@ void CudaBackend::gather_linear(const uint8_t* images, const uint8_t* labels, in
                                 const float* W, int out, const GemmEpilogue& epilogue, float* x,
                                 int32_t* y, float* h) {
   cudaStream_t stream = enter();
+  if (fused_step_ && cluster_layer1_ &&
+      launch_gather_linear_cluster(stream, images, labels, features, indices, rows, scale, shift, W, out, epilogue,
+                                   x, y, h))
+    return;
   if (fused_step_ && launch_gather_linear(stream, resources_->gemm(), images, labels, features, indices, rows,
                                           scale, shift, W, out, epilogue, x, y, h))
     return;
@@ -239,6 +244,9 @@ void CudaBackend::gather_linear(const uint8_t* images, const uint8_t* labels, in
 void CudaBackend::linear_grad_sgd(const float* dy, const float* x, int rows, int in, int out, float* dW,
                                   float* W, float* W_momentum, const SgdConfig& config, bool first_step) {
   cudaStream_t stream = enter();
+  if (fused_step_ && cluster_layer1_ &&
+      launch_linear_grad_sgd_cluster(stream, dy, x, rows, in, out, dW, W, W_momentum, sgd_params(config, first_step)))
+    return;
   if (fused_step_ && launch_linear_grad_sgd(stream, resources_->gemm(), dy, x, rows, in, out, dW, W, W_momentum,
                                             sgd_params(config, first_step)))
     return;

@@ -69,6 +69,10 @@ class CudaBackend final : public Backend {
   // TINYNN_CUDA_FUSED_STEP=0 runs gather_linear, linear_grad_sgd and linear_xent_sgd_step's SGD
   // as their default compositions of separate ops (to measure what those fusions buy).
   bool fused_step_;
+  // TINYNN_CUDA_CLUSTER_LAYER1=1 runs gather_linear and linear_grad_sgd at batches 129..1024 as
+  // the cluster split-K kernels (sm_90+) instead of cuBLAS compositions. Opt-in until measured on
+  // a GPU (cuda/README.md).
+  bool cluster_layer1_;
   std::shared_ptr<StreamResources> resources_;
 };
 

@@ -8,6 +8,7 @@
 #include <cstdint>
 
 #include "cpp/backend.h"
+#include "cuda/sgd_params.h"
 
 namespace tinynn::gpu {
 
@@ -51,15 +52,6 @@ struct HeadScratch {
 };
 constexpr size_t kHeadScratchBytes =
     kHeadMaxBlocks * (kHeadMaxPartial * sizeof(float) + sizeof(double) + sizeof(int32_t)) + 16;
-
-// SgdConfig and first_step as the kernels take them (cuda/sgd_math.cuh applies them).
-struct SgdParams {
-  float lr, momentum, dampening, weight_decay;
-  bool nesterov, first_step;
-};
-inline SgdParams sgd_params(const SgdConfig& c, bool first_step) {
-  return {c.lr, c.momentum, c.dampening, c.weight_decay, c.nesterov, first_step};
-}
 
 // The SGD step that the fused head applies after its reduction (linear_xent_sgd_step): W, b and
 // h_bias (when given with dh_bias) are updated in place; momentum buffers null when momentum is 0.
@@ -105,6 +97,16 @@ bool launch_gather_linear(cudaStream_t stream, const GemmScratch& scratch, const
 bool launch_linear_grad_sgd(cudaStream_t stream, const GemmScratch& scratch, const float* dy,
                             const float* x, int rows, int in, int out, float* dW, float* W,
                             float* W_momentum, const SgdParams& sgd);
+
+// The same two ops for batches of 129..1024 rows on sm_90+: split-K over the blocks of a thread
+// block cluster (cuda/kernels_linear_cluster.cuh). False, launching nothing, where they do not
+// apply (other batch sizes, no clusters, shapes not multiples of 4, unaligned pointers).
+bool launch_gather_linear_cluster(cudaStream_t stream, const uint8_t* images, const uint8_t* labels,
+                                  int features, const int32_t* indices, int rows, float scale, float shift,
+                                  const float* W, int out, const GemmEpilogue& epilogue, float* x, int32_t* y,
+                                  float* h);
+bool launch_linear_grad_sgd_cluster(cudaStream_t stream, const float* dy, const float* x, int rows, int in,
+                                    int out, float* dW, float* W, float* W_momentum, const SgdParams& sgd);
 
 // PyTorch-semantics SGD over all tensors; one launch per 16 tensors.
 void launch_sgd_update(cudaStream_t stream, const SgdTensor* tensors, int count,

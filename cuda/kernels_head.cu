@@ -21,6 +21,7 @@
 #include <mutex>
 
 #include "cuda/check.h"
+#include "cuda/cluster_support.h"
 #include "cuda/kernels.h"
 #include "cuda/row_reduce.cuh"
 #include "cuda/sgd_math.cuh"
@@ -740,20 +741,6 @@ __global__ void __launch_bounds__(kClusterThreads) linear_xent_cluster_kernel(co
 }  // namespace
 
 namespace {
-
-// Per device: whether clusters can be launched (sm_90+).
-bool device_has_clusters() {
-  static std::mutex mutex;
-  static std::map<int, bool> known;
-  int device = 0;
-  check_cuda(cudaGetDevice(&device), "cudaGetDevice");
-  std::lock_guard<std::mutex> lock(mutex);
-  auto it = known.find(device);
-  if (it != known.end()) return it->second;
-  int major = 0;
-  check_cuda(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device), "cudaDeviceGetAttribute");
-  return known[device] = major >= 9;
-}
 
 // Rows are spread evenly over as many blocks as one cluster may hold (16 on the H100/H200, else
 // the portable 8; one block without clusters), at least one row per warp: measured on the H200,

@@ -1,6 +1,7 @@
 // The first layer's GEMMs of a training step, each fused with its neighbours into one launch, for
 // batches of up to kDirectMaxRows rows (above that the launchers return false and Backend's
-// cuBLAS composition runs: it measured faster at batch 512). Shapes with in/out/features % 4 == 0
+// cuBLAS composition runs: it measured faster at batch 512; kernels_linear_cluster.cu has the
+// opt-in alternative for 129..1024 rows). Shapes with in/out/features % 4 == 0
 // and 16-byte aligned rows (the MNIST layer) take the direct kernels at the end of this file (no
 // split-K: whole-K tiles, 16-byte loads, in-block fixed-order sums); others the split-K kernels:
 // - gather_linear_kernel: the batch gather (u8 images by index → f32·scale + shift, labels →

@@ -4,7 +4,7 @@
 // update equals the CPU's bit for bit given the same inputs, and the fused and unfused CUDA paths
 // agree exactly.
 #pragma once
-#include "cuda/kernels.h"
+#include "cuda/sgd_params.h"
 
 namespace tinynn::gpu {
 

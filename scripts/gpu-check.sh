@@ -8,7 +8,7 @@
 # last (tests/gpu/report.mjs). Logs and JSON go to $OUT (else ./gpu-check-out); results.json holds
 # everything. Exit code: 0 when every check passed, else non-zero (2: CUDA unavailable, 3: the
 # addon does not load or an input is missing). Expected run time about a minute; each step has a
-# time limit (315 s in all at worst).
+# time limit (450 s in all at worst).
 set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -45,21 +45,25 @@ main() {
     echo "LD_LIBRARY_PATH: ${LD_LIBRARY_PATH:-}"
   } | tee "$out/system.txt"
 
-  local ops=0 train=0 unfused=0 unfused_step=0 tf32=0
+  local ops=0 ops_cluster=0 train=0 unfused=0 unfused_step=0 cluster=0 tf32=0
   step check-ops 90 node tests/gpu/check-ops.mjs --out "$out/ops.json" || ops=$?
   if [ "$ops" = 2 ] || [ "$ops" = 3 ]; then
     echo "nothing more to run: $([ "$ops" = 2 ] && echo 'CUDA is unavailable' || echo 'the addon does not load')"
     node tests/gpu/report.mjs "$out" ops="$ops"
     return
   fi
+  # The same op checks with the cluster layer-1 kernels (batches 129..1024, sm_90+) switched on.
+  step check-ops-cluster 90 env TINYNN_CUDA_CLUSTER_LAYER1=1 node tests/gpu/check-ops.mjs --out "$out/ops-cluster.json" || ops_cluster=$?
   step train 90 node tests/gpu/train.mjs --out "$out/train.json" || train=$?
   # The same epochs without the fused head kernel, without the fused step (gather + layer 1 GEMM,
-  # dW1 + SGD, the head's SGD: each as separate ops), and with TF32 GEMMs: what each setting buys.
+  # dW1 + SGD, the head's SGD: each as separate ops), with the cluster layer-1 kernels, and with TF32
+  # GEMMs: what each setting buys.
   step train-unfused 45 env TINYNN_CUDA_FUSED_HEAD=0 node tests/gpu/train.mjs --timing-only --out "$out/train-unfused.json" || unfused=$?
   step train-unfused-step 45 env TINYNN_CUDA_FUSED_STEP=0 node tests/gpu/train.mjs --timing-only --out "$out/train-unfused-step.json" || unfused_step=$?
+  step train-cluster 45 env TINYNN_CUDA_CLUSTER_LAYER1=1 node tests/gpu/train.mjs --timing-only --out "$out/train-cluster.json" || cluster=$?
   step train-tf32 45 env TINYNN_TF32=1 node tests/gpu/train.mjs --timing-only --out "$out/train-tf32.json" || tf32=$?
-  node tests/gpu/report.mjs "$out" ops="$ops" train="$train" train-unfused="$unfused" \
-    train-unfused-step="$unfused_step" train-tf32="$tf32"
+  node tests/gpu/report.mjs "$out" ops="$ops" ops-cluster="$ops_cluster" train="$train" train-unfused="$unfused" \
+    train-unfused-step="$unfused_step" train-cluster="$cluster" train-tf32="$tf32"
 }
 
 main 2>&1 | tee "$out/gpu-check.log"

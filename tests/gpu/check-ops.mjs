@@ -8,7 +8,9 @@ import { addonPath, loadAddon, outFile } from './load-addon.mjs';
 import { errorChecks, makeRandom, opChecks, runChecks, TOLERANCE } from './op-checks.mjs';
 
 const out = outFile();
-const report = { addon: addonPath(), tolerance: TOLERANCE, backends: null, seed: null, results: [], passed: 0, failed: 0 };
+const settings = ['TINYNN_CUDA_FUSED_HEAD', 'TINYNN_CUDA_FUSED_STEP', 'TINYNN_CUDA_CLUSTER_LAYER1', 'TINYNN_TF32']
+  .filter((k) => process.env[k] !== undefined).map((k) => `${k}=${process.env[k]}`).join(' ') || 'default';
+const report = { addon: addonPath(), settings, tolerance: TOLERANCE, backends: null, seed: null, results: [], passed: 0, failed: 0 };
 const save = () => out && fs.writeFileSync(out, JSON.stringify(report, null, 2) + '\n');
 
 let native;

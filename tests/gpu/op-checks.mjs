@@ -329,7 +329,9 @@ export function opChecks(native, rnd, device = 'cuda') {
     // (and their tails, 60000 % 64 = 32, 60000 % 512 = 96), then odd shapes and both epilogues.
     const shapes = [[3000, 784, 64, 128, false, false], [3000, 784, 512, 128, false, false], [3000, 784, 32, 128, false, false],
       [3000, 784, 96, 128, true, true], [300, 785, 33, 129, true, true], [10, 7, 1, 1, false, false], [50, 33, 7, 200, true, false],
-      [2000, 100, 1500, 70, true, true], [200, 2000, 129, 65, false, true], [100, 64, 17, 16, false, false]];
+      [2000, 100, 1500, 70, true, true], [200, 2000, 129, 65, false, true], [100, 64, 17, 16, false, false],
+      // the cluster kernels' range (129..1024 rows, features and out multiples of 4)
+      [3000, 784, 1024, 128, true, true], [3000, 784, 300, 128, true, true], [500, 100, 129, 68, true, false]];
     for (const [n, F, B, outF, withBias, relu] of shapes) {
       add(`gatherLinear N=${n} F=${F} B=${B} out=${outF} bias=${+withBias} relu=${+relu}`, () => {
         const images = both(rnd.bytes(n * F), [n, F]);
@@ -366,7 +368,9 @@ export function opChecks(native, rnd, device = 'cuda') {
   if (typeof ops.linearGradSgd === 'function') {
     // [B (rows), in, out]
     const shapes = [[64, 784, 128], [512, 784, 128], [32, 784, 128], [96, 784, 128], [33, 785, 129], [1, 1, 1],
-      [700, 33, 7], [129, 7, 300], [2000, 50, 20], [5000, 16, 16]];
+      [700, 33, 7], [129, 7, 300], [2000, 50, 20], [5000, 16, 16],
+      // the cluster kernels' range (129..1024 rows, in and out multiples of 4)
+      [1024, 784, 128], [129, 784, 128], [200, 100, 64], [700, 36, 8]];
     shapes.forEach(([B, inF, outF], i) => {
       const options = sgdRuns[i % sgdRuns.length];
       add(`linearGradSgd B=${B} in=${inF} out=${outF} ${JSON.stringify(options)}, 3 steps`, () => {

@@ -1,5 +1,6 @@
 // Gathers the GPU check's results into one JSON and prints the summary table (last, by design).
-//   node tests/gpu/report.mjs OUT_DIR STEP=EXIT_CODE ...   (steps: ops, train, train-unfused, train-unfused-step, train-tf32;
+//   node tests/gpu/report.mjs OUT_DIR STEP=EXIT_CODE ...   (steps: ops, ops-cluster, train, train-unfused,
+//   train-unfused-step, train-cluster, train-tf32;
 //   each STEP's results are read from OUT_DIR/STEP.json)
 // Exit code: 0 when every step passed, 2 when CUDA was unavailable, else 1.
 import * as fs from 'fs';
@@ -45,17 +46,21 @@ row('gpu', gpu);
 if (ops?.device === 'cpu' || train?.device === 'cpu') row('device', 'cpu (dry run: TINYNN_*_DEVICE=cpu)');
 if (ops?.loadError) row('addon', `does not load: ${ops.loadError}`, 'FAIL');
 if (unavailable) row('cuda', `unavailable: ${unavailable}`, 'FAIL');
-if (ops?.results?.length) {
-  const opResults = ops.results.filter((r) => !r.name.startsWith('error:'));
-  const errResults = ops.results.filter((r) => r.name.startsWith('error:'));
+// Op-check steps: "ops", and "ops-<setting>" (the same checks under another kernel setting).
+const isOps = (name) => name === 'ops' || name.startsWith('ops-');
+for (const [name, json] of Object.entries(steps)) {
+  if (!isOps(name) || !json?.results?.length) continue;
+  const opResults = json.results.filter((r) => !r.name.startsWith('error:'));
+  const errResults = json.results.filter((r) => r.name.startsWith('error:'));
   const count = (rs) => `${rs.filter((r) => r.ok).length}/${rs.length} passed`;
-  row('op checks vs cpu', `${count(opResults)}, max rel err ${Number(ops.maxRelErr).toExponential(1)} (tol ${ops.tolerance})`,
+  const label = name === 'ops' ? '' : `, ${json.settings ?? name}`;
+  row(`op checks vs cpu${label}`, `${count(opResults)}, max rel err ${Number(json.maxRelErr).toExponential(1)} (tol ${json.tolerance})`,
     opResults.every((r) => r.ok) ? 'ok' : 'FAIL');
-  row('error paths', count(errResults), errResults.every((r) => r.ok) ? 'ok' : 'FAIL');
+  row(`error paths${label}`, count(errResults), errResults.every((r) => r.ok) ? 'ok' : 'FAIL');
 }
 for (const [name, json] of Object.entries(steps)) {
   if (state(name) !== 'passed' && state(name) !== 'failed' && !unavailable) row(name, state(name), 'FAIL');
-  if (name === 'ops' || !json) continue;
+  if (isOps(name) || !json) continue;
   for (const c of json.checks ?? []) row(c.name, c.detail, c.ok ? 'ok' : 'FAIL');
 }
 for (const json of Object.values(steps)) {

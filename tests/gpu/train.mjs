@@ -4,7 +4,7 @@
 // no node_modules. $TINYNN_DIST points at another dist/ (a dry run against a private build).
 // TINYNN_TRAIN_DEVICE=cpu runs the same script on the CPU (a dry run where there is no GPU).
 // --timing-only skips the training checks (for timing the same code under another setting, e.g.
-// TINYNN_CUDA_FUSED_HEAD=0, TINYNN_CUDA_FUSED_STEP=0 or TINYNN_TF32=1). Exit code: 0 passed, 1 a check failed, 2 CUDA unavailable.
+// TINYNN_CUDA_FUSED_HEAD=0, TINYNN_CUDA_FUSED_STEP=0, TINYNN_CUDA_CLUSTER_LAYER1=1 or TINYNN_TF32=1). Exit code: 0 passed, 1 a check failed, 2 CUDA unavailable.
 import * as fs from 'fs';
 import * as path from 'path';
 import { outFile, repoRoot, require } from './load-addon.mjs';
@@ -12,7 +12,7 @@ import { outFile, repoRoot, require } from './load-addon.mjs';
 const out = outFile();
 const device = process.env.TINYNN_TRAIN_DEVICE === 'cpu' ? 'cpu' : 'cuda';
 const timingOnly = process.argv.includes('--timing-only');
-const settings = ['TINYNN_CUDA_FUSED_HEAD', 'TINYNN_CUDA_FUSED_STEP', 'TINYNN_TF32'].filter((k) => process.env[k] !== undefined).map((k) => `${k}=${process.env[k]}`);
+const settings = ['TINYNN_CUDA_FUSED_HEAD', 'TINYNN_CUDA_FUSED_STEP', 'TINYNN_CUDA_CLUSTER_LAYER1', 'TINYNN_TF32'].filter((k) => process.env[k] !== undefined).map((k) => `${k}=${process.env[k]}`);
 const report = { device, settings: settings.join(' ') || 'default', timingOnly, backends: null, checks: [], accuracyRun: null,
   timings: [], passed: 0, failed: 0 };
 const save = () => out && fs.writeFileSync(out, JSON.stringify(report, null, 2) + '\n');
@@ -157,7 +157,15 @@ if (mnist) {
       const timing = { batchSize, epochSeconds: seconds, medianSeconds: median(steady),
         stepsPerEpoch: Math.ceil(train.length / batchSize), target: device === 'cuda' ? targets[batchSize] : null };
       timing.microsecondsPerStep = +(1e6 * timing.medianSeconds / timing.stepsPerEpoch).toFixed(2);
+      const last = history.epochs[history.epochs.length - 1];
+      timing.finalLoss = last.loss;
+      timing.finalAccuracy = last.accuracy;
       report.timings.push(timing);
+      // Every setting's kernels must still train: a wrong kernel shows as chance accuracy or NaN.
+      if (device === 'cuda') {
+        check(`batch ${batchSize} trains (${report.settings})`, last.accuracy >= 0.95,
+          `training accuracy ${(100 * last.accuracy).toFixed(2)} % after ${epochs} epochs (>= 95 %), loss ${last.loss.toFixed(5)}`);
+      }
       console.log(`  batch ${batchSize}: epochs ${seconds.map((s) => (1000 * s).toFixed(2)).join(', ')} ms; ` +
         `median ${(1000 * timing.medianSeconds).toFixed(2)} ms (${timing.microsecondsPerStep} us/step)`);
     });
