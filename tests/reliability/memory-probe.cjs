@@ -9,17 +9,23 @@ if (typeof global.gc !== 'function') throw new Error('run with --expose-gc');
 const MB = 1024 * 1024;
 
 // GC, then let N-API finalizers (which run after the collection, on a later tick) free the
-// native buffers, a few rounds so that objects freed by one round's finalizers go too.
+// native buffers: rounds until V8's external-memory counter (the addon's native buffers) stops
+// falling, at least 4 and at most 50, since on a loaded machine (other test files running beside
+// this one) the finalizers of one collection can take several ticks to all run.
 async function settle() {
-  for (let i = 0; i < 4; i++) {
+  let before = Infinity;
+  for (let i = 0; i < 50; i++) {
     global.gc();
     await new Promise((r) => setImmediate(r));
     await new Promise((r) => setTimeout(r, 5));
+    const external = process.memoryUsage().external;
+    if (i >= 3 && external >= before) return;
+    before = external;
   }
 }
 function sample() {
   const m = process.memoryUsage();
-  return { rss: m.rss / MB, external: m.external / MB, heapUsed: m.heapUsed / MB };
+  return { rss: m.rss / MB, external: m.external / MB, heapUsed: m.heapUsed / MB, heapTotal: m.heapTotal / MB };
 }
 
 async function main() {
