@@ -323,12 +323,8 @@ __device__ inline void linear_grad_sgd_cluster_body(const GradSgdClusterArgs& a,
         if (m >= a.M || n >= a.N) return;
         const size_t e = static_cast<size_t>(m) * a.N + n;
         *reinterpret_cast<float4*>(a.dW + e) = g;
-        float4 nw, nm = make_float4(0.f, 0.f, 0.f, 0.f);
-        nw.x = sgd_step_value(wv.x, g.x, mv.x, &nm.x, a.sgd);
-        nw.y = sgd_step_value(wv.y, g.y, mv.y, &nm.y, a.sgd);
-        nw.z = sgd_step_value(wv.z, g.z, mv.z, &nm.z, a.sgd);
-        nw.w = sgd_step_value(wv.w, g.w, mv.w, &nm.w, a.sgd);
-        *reinterpret_cast<float4*>(a.W + e) = nw;
+        float4 nm = make_float4(0.f, 0.f, 0.f, 0.f);
+        *reinterpret_cast<float4*>(a.W + e) = sgd_step_value4(wv, g, mv, &nm, a.sgd);
         if (momentum) *reinterpret_cast<float4*>(a.W_momentum + e) = nm;
       });
   cluster.sync();  // no block leaves while a peer may still read its partial tile

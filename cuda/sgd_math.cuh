@@ -39,4 +39,15 @@ __device__ inline float sgd_step_value(float param, float grad, float momentum, 
   return __fsub_rn(param, __fmul_rn(s.lr, g));
 }
 
+// sgd_step_value on 4 consecutive elements (the float4 epilogues of the weight-gradient kernels).
+__device__ inline float4 sgd_step_value4(float4 param, float4 grad, float4 momentum, float4* new_momentum,
+                                         const SgdParams& s) {
+  float4 p;
+  p.x = sgd_step_value(param.x, grad.x, momentum.x, &new_momentum->x, s);
+  p.y = sgd_step_value(param.y, grad.y, momentum.y, &new_momentum->y, s);
+  p.z = sgd_step_value(param.z, grad.z, momentum.z, &new_momentum->z, s);
+  p.w = sgd_step_value(param.w, grad.w, momentum.w, &new_momentum->w, s);
+  return p;
+}
+
 }  // namespace tinynn::gpu
