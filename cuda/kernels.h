@@ -8,6 +8,7 @@
 #include <cstdint>
 
 #include "cpp/backend.h"
+#include "cuda/scratch.h"
 #include "cuda/sgd_params.h"
 
 namespace tinynn::gpu {
@@ -40,19 +41,6 @@ void launch_softmax_xent(cudaStream_t stream, const XentScratch& scratch, const 
 void launch_softmax(cudaStream_t stream, const float* x, int rows, int cols, float* probs);
 void launch_argmax(cudaStream_t stream, const float* x, int rows, int cols, int32_t* out);
 
-// Per-stream scratch for the fused head's cross-block sums: per block, its partial dW, db and
-// dh_bias (out·in + out + in floats), loss and hits; the ticket as for softmax_xent.
-constexpr int kHeadMaxBlocks = 128;
-constexpr size_t kHeadMaxPartial = 8192;  // floats per block: out·in + out + in must fit
-struct HeadScratch {
-  float* partials;        // [kHeadMaxBlocks, kHeadMaxPartial]
-  double* loss_partials;  // [kHeadMaxBlocks]
-  int32_t* hit_partials;  // [kHeadMaxBlocks]
-  unsigned* ticket;       // 1, zero between launches
-};
-constexpr size_t kHeadScratchBytes =
-    kHeadMaxBlocks * (kHeadMaxPartial * sizeof(float) + sizeof(double) + sizeof(int32_t)) + 16;
-
 // The SGD step that the fused head applies after its reduction (linear_xent_sgd_step): W, b and
 // h_bias (when given with dh_bias) are updated in place; momentum buffers null when momentum is 0.
 struct HeadSgd {
@@ -71,19 +59,6 @@ bool launch_linear_xent_step(cudaStream_t stream, const HeadScratch& scratch, fl
                              const int32_t* labels, int rows, int in, int out, float* logits,
                              float* dlogits, float* loss, int32_t* correct, float* dW, float* db,
                              float* dh, float* dh_bias, const HeadSgd* sgd = nullptr);
-
-// Per-stream scratch for the split-K GEMMs of gather_linear and linear_grad_sgd: a partial tile
-// per block ([kGemmMaxSplitBlocks][kGemmTileFloats]) and a ticket per output tile, which the last
-// slice of the tile to finish resets to 0. Kernels on one stream never overlap, so both share it.
-constexpr int kGemmMaxSplitBlocks = 512;
-constexpr int kGemmMaxTiles = 256;
-constexpr size_t kGemmTileFloats = 1024;
-struct GemmScratch {
-  float* partials;
-  unsigned* tickets;
-};
-constexpr size_t kGemmScratchBytes =
-    kGemmMaxSplitBlocks * kGemmTileFloats * sizeof(float) + kGemmMaxTiles * sizeof(unsigned);
 
 // Backend::gather_linear in one launch (x, y and h = epilogue(x·Wᵀ)); false, launching nothing,
 // for shapes it is not meant for (large ones, where gather_batch + cuBLAS is better).

@@ -4,9 +4,12 @@
 // apart from CUDA's built-ins); build with g++ -std=c++20 -O2 -pthread -ffp-contract=off.
 //
 // Model: one OS thread per CUDA thread, all threads of one cluster running at once (clusters one
-// after another), __syncthreads() and cluster.sync() real barriers, each block's shared memory its
-// own `Smem` object. What it checks, loudly (message on stderr, then abort, so a test sees a
-// non-zero exit and never a hang):
+// after another, in blockIdx order or a seeded permutation of it), __syncthreads() and
+// cluster.sync() real barriers, each block's shared memory its own `Smem` object followed by the
+// launch's dynamic shared memory (`extern __shared__`). Warp-level collectives (__shfl*_sync,
+// __syncwarp) are a rendezvous of the warp's lanes: a barrier over the lanes that have not
+// returned, at which each lane leaves its operand and reads another's. What it checks, loudly
+// (message on stderr, then abort, so a test sees a non-zero exit and never a hang):
 //   - map_shared_rank of an address outside the calling block's shared memory, or a bad rank;
 //   - barrier mismatch: a thread returning while others of its block (cluster) wait at
 //     __syncthreads (cluster.sync), or calling one after some have returned — CUDA C++ requires
@@ -16,15 +19,20 @@
 //     poisoned when its last thread returns, so a late peer read through an older mapping tends
 //     to see NaNs (best effort: that one depends on timing);
 //   - reads of shared memory never written: it starts filled with 0xFF bytes (NaN floats, -1 ints);
+//   - warp-level collectives: a mask other than the full one (not emulated), lanes of one warp at
+//     different intrinsics, a shuffle reading a lane that has returned (an undefined value);
 //   - __trap(), exceptions out of a body, and no progress at all for $EMU_STALL_S seconds
 //     (default 30: a deadlock, e.g. a thread at __syncthreads while the rest of its block waits
 //     at cluster.sync).
-// Not modelled: warps (no warp-level primitives, no lock-step, no warp-synchronous code), the
-// GPU's weaker memory model (x86 orders more than PTX requires; plain shared-memory accesses
+// Not modelled: lock-step warps (lanes run independently between collectives, as independent
+// thread scheduling (sm_70+) allows: code relying on implicit warp synchrony fails or races here,
+// as it may on the GPU), partial-mask collectives, concurrent blocks outside a cluster (a ticket
+// reduction's last block always sees the others finished: the block order varies, not overlap),
+// the GPU's weaker memory model (x86 orders more than PTX requires; plain shared-memory accesses
 // between barriers are ordered here as a GPU would not guarantee), implicit FMA contraction
 // (nvcc contracts a*b+c by default, g++ with -ffp-contract=off does not: bodies that must match
 // the GPU bit for bit use fmaf / __fmul_rn / __fadd_rn explicitly, as ours do), __ldg's
-// read-only-cache semantics, occupancy, launch limits other than the ones checked below.
+// and __ldcg's cache semantics, occupancy, launch limits other than the ones checked below.
 #pragma once
 #include <atomic>
 #include <chrono>
@@ -40,6 +48,7 @@
 #include <memory>
 #include <mutex>
 #include <new>
+#include <numeric>
 #include <semaphore>
 #include <thread>
 #include <type_traits>
@@ -74,10 +83,13 @@ namespace emu {
 
 struct Block;
 struct Cluster;
+struct Warp;
 struct ThreadCtx {
   Block* block = nullptr;
   Cluster* cluster = nullptr;
   bool peer_read_pending = false;  // mapped a peer's shared memory since the last cluster.sync()
+  Warp* warp = nullptr;
+  uint64_t warp_seq = 0;  // warp-level collectives this thread has entered
 };
 inline thread_local ThreadCtx ctx;  // null outside emulated threads
 
@@ -137,6 +149,61 @@ struct Barrier {
     if (const unsigned waiting = arrived.load())
       fail("returned while %u threads wait at %s (barrier mismatch: every thread must reach it)", waiting, name);
     return gone == expected;
+  }
+};
+
+// The warp-level collectives, and the rendezvous of a warp's lanes that they share.
+enum class WarpOp : unsigned char { syncwarp, shfl, shfl_xor, shfl_down };
+
+inline const char* warp_op_name(WarpOp op) {
+  switch (op) {
+    case WarpOp::syncwarp: return "__syncwarp";
+    case WarpOp::shfl: return "__shfl_sync";
+    case WarpOp::shfl_xor: return "__shfl_xor_sync";
+    case WarpOp::shfl_down: return "__shfl_down_sync";
+  }
+  return "?";
+}
+
+// A barrier over the warp's lanes that have not returned (CUDA: "all non-exited threads named in
+// mask must execute the same intrinsic"), and each lane's operand in a slot. The slots are
+// double-buffered by the collective's sequence number: a lane may enter the next collective
+// (writing the other buffer) while slower lanes still read this one, and cannot enter the one
+// after before every lane has arrived at the next, done reading.
+struct Warp {
+  struct Slot {
+    uint64_t value;
+    uint64_t seq;
+    WarpOp op;
+  };
+  std::mutex m;
+  unsigned live = 0, arrived = 0;  // guarded by m
+  std::atomic<uint32_t> exited{0};  // lanes returned (or not in the block: a partial last warp)
+  std::atomic<unsigned> phase{0};
+  Slot slots[2][32];
+
+  void open() {  // m held
+    arrived = 0;
+    phase.fetch_add(1, std::memory_order_release);
+    phase.notify_all();
+    progress.fetch_add(1, std::memory_order_relaxed);
+  }
+  void arrive_and_wait() {
+    std::unique_lock<std::mutex> l(m);
+    const unsigned ph = phase.load(std::memory_order_relaxed);
+    if (++arrived == live) {
+      open();
+      return;
+    }
+    l.unlock();
+    for (unsigned p = ph; p == ph; p = phase.load(std::memory_order_acquire)) phase.wait(ph, std::memory_order_acquire);
+  }
+  // A lane returns: the others no longer wait for it.
+  void on_return(unsigned lane) {
+    std::lock_guard<std::mutex> l(m);
+    exited.fetch_or(1u << lane);
+    --live;
+    if (arrived != 0 && arrived == live) open();
   }
 };
 
@@ -247,6 +314,110 @@ class Pool {
 // ---- intrinsics -----------------------------------------------------------------------------------
 inline void __syncthreads() { emu::ctx.block->barrier.arrive_and_wait(); }
 
+// __threadfence(): a sequentially consistent fence, which with the relaxed atomics below gives the
+// ticket pattern its ordering (writes; fence; atomicAdd in one block, atomicAdd; fence; reads in
+// the last). ThreadSanitizer does not model fences: there an acq_rel read-modify-write of one
+// shared variable stands in (every fence joins, and passes on, the clocks of all earlier ones).
+#if defined(__SANITIZE_THREAD__)
+namespace emu {
+inline std::atomic<unsigned> tsan_fence{0};
+}
+inline void __threadfence() { emu::tsan_fence.fetch_add(0, std::memory_order_acq_rel); }
+#else
+inline void __threadfence() { std::atomic_thread_fence(std::memory_order_seq_cst); }
+#endif
+
+// CUDA's atomics are relaxed (no ordering of other accesses: that is __threadfence()'s job).
+inline unsigned atomicAdd(unsigned* address, unsigned val) {
+  return std::atomic_ref<unsigned>(*address).fetch_add(val, std::memory_order_relaxed);
+}
+inline int atomicAdd(int* address, int val) {
+  return std::atomic_ref<int>(*address).fetch_add(val, std::memory_order_relaxed);
+}
+
+// CUDA's integer min / max (global functions in device code).
+inline int min(int a, int b) { return a < b ? a : b; }
+inline int max(int a, int b) { return a > b ? a : b; }
+using std::isnan;
+
+// ---- warp-level collectives (full mask only) ---------------------------------------------------
+namespace emu {
+
+// Enters a collective: checks the mask, leaves `value` in this lane's slot, waits for the warp's
+// other lanes and checks that they entered the same intrinsic. Returns the slots.
+inline const Warp::Slot* warp_collective(WarpOp op, unsigned mask, uint64_t value) {
+  if (!ctx.warp) fail("%s outside an emulated thread", warp_op_name(op));
+  if (mask != 0xffffffffu)
+    fail("%s(mask 0x%08x): only the full mask is emulated (every lane of the warp taking part)", warp_op_name(op), mask);
+  Warp& w = *ctx.warp;
+  const unsigned lane = threadIdx.x % 32;
+  const uint64_t seq = ++ctx.warp_seq;
+  Warp::Slot* buf = w.slots[seq & 1];
+  buf[lane] = {value, seq, op};
+  w.arrive_and_wait();
+  const uint32_t gone = w.exited.load();
+  for (unsigned l = 0; l < 32; ++l) {
+    if (buf[l].seq == seq) {
+      if (buf[l].op != op)
+        fail("warp-level mismatch: lane %u at %s while lane %u is at %s (every lane must execute the same intrinsic)",
+             lane, warp_op_name(op), l, warp_op_name(buf[l].op));
+    } else if (!(gone >> l & 1u)) {
+      fail("warp-level mismatch: lane %u at its warp-level collective #%llu (%s), lane %u at another one", lane,
+           static_cast<unsigned long long>(seq), warp_op_name(op), l);
+    }
+  }
+  return buf;
+}
+
+template <class T>
+T warp_shuffle(WarpOp op, unsigned mask, T var, unsigned src) {
+  static_assert(std::is_arithmetic_v<T> && sizeof(T) <= 8, "a shuffle moves one 1..8-byte arithmetic value");
+  uint64_t bits = 0;
+  std::memcpy(&bits, &var, sizeof var);
+  const Warp::Slot* buf = warp_collective(op, mask, bits);
+  const unsigned lane = threadIdx.x % 32;
+  if (src == lane) return var;
+  if (buf[src].seq != ctx.warp_seq)
+    fail("%s: lane %u reads lane %u, which has returned (an undefined value)", warp_op_name(op), lane, src);
+  T v;
+  std::memcpy(&v, &buf[src].value, sizeof v);
+  return v;
+}
+
+// The first lane past this lane's segment of `width` lanes.
+inline unsigned segment_end(int width, WarpOp op) {
+  if (width < 1 || width > 32 || (width & (width - 1)) != 0)
+    fail("%s: width %d is not a power of two in 1..32", warp_op_name(op), width);
+  return ((threadIdx.x % 32) & ~static_cast<unsigned>(width - 1)) + static_cast<unsigned>(width);
+}
+
+}  // namespace emu
+
+inline void __syncwarp(unsigned mask = 0xffffffffu) { emu::warp_collective(emu::WarpOp::syncwarp, mask, 0); }
+
+// var of lane srcLane modulo width, within this lane's segment.
+template <class T>
+T __shfl_sync(unsigned mask, T var, int srcLane, int width = 32) {
+  const unsigned end = emu::segment_end(width, emu::WarpOp::shfl);
+  return emu::warp_shuffle(emu::WarpOp::shfl, mask, var, end - width + (static_cast<unsigned>(srcLane) & (width - 1)));
+}
+
+// var of lane (lane ^ laneMask); this lane's own var where that lies past its segment.
+template <class T>
+T __shfl_xor_sync(unsigned mask, T var, int laneMask, int width = 32) {
+  const unsigned end = emu::segment_end(width, emu::WarpOp::shfl_xor);
+  const unsigned src = (threadIdx.x % 32) ^ static_cast<unsigned>(laneMask);
+  return emu::warp_shuffle(emu::WarpOp::shfl_xor, mask, var, src < end ? src : threadIdx.x % 32);
+}
+
+// var of lane (lane + delta); this lane's own var where that lies past its segment.
+template <class T>
+T __shfl_down_sync(unsigned mask, T var, unsigned delta, int width = 32) {
+  const unsigned end = emu::segment_end(width, emu::WarpOp::shfl_down);
+  const unsigned src = threadIdx.x % 32 + delta;
+  return emu::warp_shuffle(emu::WarpOp::shfl_down, mask, var, src < end ? src : threadIdx.x % 32);
+}
+
 template <class T>
 inline T __ldg(const T* p) { return *p; }
 template <class T>
@@ -293,23 +464,48 @@ inline cluster_group this_cluster() { return {}; }
 // ---- launch ---------------------------------------------------------------------------------------
 namespace emu {
 
-// Runs body(smem) for every thread of a grid of grid_blocks × block_threads threads, in clusters of
-// cluster_blocks consecutive blockIdx.x (as a launch with cudaLaunchAttributeClusterDimension
-// {cluster_blocks, 1, 1}). Smem is what the __global__ wrapper declares `__shared__ Smem s;`.
+// A launch: grid_blocks × block_threads threads, in clusters of cluster_blocks consecutive
+// blockIdx.x (cudaLaunchAttributeClusterDimension {cluster_blocks, 1, 1}), with
+// dynamic_smem_bytes of `extern __shared__` memory per block (<<<grid, block, bytes>>>).
+struct Launch {
+  unsigned grid_blocks = 1, block_threads = 1, cluster_blocks = 1;
+  size_t dynamic_smem_bytes = 0;
+  // cudaFuncAttributeNonPortableClusterSizeAllowed set: clusters of up to 16 blocks (sm_90's
+  // limit) instead of the portable 8.
+  bool non_portable_cluster = false;
+  // 0: clusters run in blockIdx order; else in a permutation seeded by it (CUDA promises no order,
+  // so that a ticket's last block is not always the highest blockIdx).
+  uint64_t cluster_order_seed = 0;
+};
+
+constexpr size_t kMaxSmemPerBlock = 227 * 1024;  // sm_90, with cudaFuncAttributeMaxDynamicSharedMemorySize
+
+// Runs body(smem, dynamic) for every thread of the launch: smem is what the __global__ wrapper
+// declares `__shared__ Smem s;`, dynamic its `extern __shared__` memory (16-byte aligned, after
+// the static part, in the same block's shared memory: map_shared_rank works on both).
 template <class Smem, class Body>
-void emulate_launch(unsigned grid_blocks, unsigned block_threads, unsigned cluster_blocks, Body body) {
+void emulate_launch(const Launch& launch, Body body) {
   // What a __shared__ variable may be: no constructor runs, 48 KB at most for static shared memory.
   static_assert(std::is_trivially_default_constructible_v<Smem> && std::is_trivially_destructible_v<Smem>,
                 "a __shared__ variable's type has no constructor or destructor to run");
   static_assert(sizeof(Smem) <= 48 * 1024, "static __shared__ memory is limited to 48 KB per block");
-  if (grid_blocks == 0 || block_threads == 0 || block_threads > 1024 || cluster_blocks == 0 || cluster_blocks > 8)
-    fail("launch: grid %u blocks × %u threads, clusters of %u blocks: need 1..1024 threads, 1..8 blocks per "
-         "cluster (the portable maximum)", grid_blocks, block_threads, cluster_blocks);
+  const unsigned grid_blocks = launch.grid_blocks, block_threads = launch.block_threads;
+  const unsigned cluster_blocks = launch.cluster_blocks, max_cluster = launch.non_portable_cluster ? 16 : 8;
+  if (grid_blocks == 0 || block_threads == 0 || block_threads > 1024 || cluster_blocks == 0 ||
+      cluster_blocks > max_cluster)
+    fail("launch: grid %u blocks × %u threads, clusters of %u blocks: need 1..1024 threads, 1..%u blocks per "
+         "cluster (%s)", grid_blocks, block_threads, cluster_blocks, max_cluster,
+         launch.non_portable_cluster ? "non-portable cluster size allowed" : "the portable maximum");
   if (grid_blocks % cluster_blocks != 0)
     fail("launch: grid of %u blocks is not a multiple of the cluster size %u", grid_blocks, cluster_blocks);
 
   const size_t align = alignof(Smem) > 16 ? alignof(Smem) : 16;
-  const size_t bytes = (sizeof(Smem) + align - 1) / align * align;
+  const size_t dynamic_at = (sizeof(Smem) + 15) / 16 * 16;
+  const size_t extent = launch.dynamic_smem_bytes ? dynamic_at + launch.dynamic_smem_bytes : sizeof(Smem);
+  if (extent > kMaxSmemPerBlock)
+    fail("launch: %zu bytes of shared memory per block (%zu static + %zu dynamic): more than the %zu a block may "
+         "have", extent, sizeof(Smem), launch.dynamic_smem_bytes, kMaxSmemPerBlock);
+  const size_t bytes = (extent + align - 1) / align * align;
   struct Free {
     size_t align;
     void operator()(unsigned char* p) const { ::operator delete(p, std::align_val_t(align)); }
@@ -317,11 +513,23 @@ void emulate_launch(unsigned grid_blocks, unsigned block_threads, unsigned clust
   std::unique_ptr<unsigned char, Free> storage(
       static_cast<unsigned char*>(::operator new(bytes * cluster_blocks, std::align_val_t(align))), Free{align});
 
+  std::vector<unsigned> order(grid_blocks / cluster_blocks);
+  std::iota(order.begin(), order.end(), 0u);
+  if (uint64_t s = launch.cluster_order_seed) {  // Fisher–Yates with xorshift64
+    for (size_t i = order.size(); i > 1; --i) {
+      s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+      std::swap(order[i - 1], order[s % i]);
+    }
+  }
+
   const unsigned threads = cluster_blocks * block_threads;
-  for (unsigned first = 0; first < grid_blocks; first += cluster_blocks) {
+  const unsigned warps_per_block = (block_threads + 31) / 32;
+  for (const unsigned c : order) {
+    const unsigned first = c * cluster_blocks;
     // Fresh barriers and poisoned shared memory for every cluster. Smem is an implicit-lifetime
     // type (trivial), so the bytes operator new returned hold Smem objects once used as such.
     std::vector<Block> blocks(cluster_blocks);
+    std::unique_ptr<Warp[]> warps(new Warp[cluster_blocks * warps_per_block]);
     Cluster cluster;
     cluster.barrier.name = "cluster.sync()";
     cluster.barrier.expected = threads;
@@ -330,19 +538,25 @@ void emulate_launch(unsigned grid_blocks, unsigned block_threads, unsigned clust
       blocks[r].barrier.name = "__syncthreads()";
       blocks[r].barrier.expected = block_threads;
       blocks[r].smem = storage.get() + r * bytes;
-      blocks[r].smem_bytes = sizeof(Smem);
+      blocks[r].smem_bytes = extent;
       blocks[r].rank = r;
       std::memset(blocks[r].smem, 0xFF, bytes);
+      for (unsigned w = 0; w < warps_per_block; ++w) {
+        const unsigned lanes = block_threads - 32 * w < 32 ? block_threads - 32 * w : 32;
+        warps[r * warps_per_block + w].live = lanes;
+        warps[r * warps_per_block + w].exited = lanes == 32 ? 0u : ~0u << lanes;  // lanes not in the block
+      }
     }
     const std::function<void(unsigned)> job = [&](unsigned i) {
       Block& block = blocks[i / block_threads];
+      Warp& warp = warps[i / block_threads * warps_per_block + i % block_threads / 32];
       threadIdx = {i % block_threads, 0, 0};
       blockIdx = {first + i / block_threads, 0, 0};
       blockDim = {block_threads, 1, 1};
       gridDim = {grid_blocks, 1, 1};
-      ctx = {&block, &cluster, false};
+      ctx = {&block, &cluster, false, &warp, 0};
       try {
-        body(*std::launder(reinterpret_cast<Smem*>(block.smem)));
+        body(*std::launder(reinterpret_cast<Smem*>(block.smem)), static_cast<void*>(block.smem + dynamic_at));
       } catch (const std::exception& e) {
         fail("exception from the kernel body: %s", e.what());
       } catch (...) {
@@ -351,6 +565,7 @@ void emulate_launch(unsigned grid_blocks, unsigned block_threads, unsigned clust
       if (ctx.peer_read_pending)
         fail("returned after map_shared_rank of a peer block with no cluster.sync() since: that block may "
              "already have exited (its shared memory gone)");
+      warp.on_return(threadIdx.x % 32);
       const bool block_done = block.barrier.on_return();
       cluster.barrier.on_return();
       // The block has exited: in CUDA its shared memory is gone. Poison it, so that a peer still
@@ -361,6 +576,15 @@ void emulate_launch(unsigned grid_blocks, unsigned block_threads, unsigned clust
     };
     Pool::get().run(threads, job);
   }
+}
+
+// Runs body(smem) for every thread of a grid of grid_blocks × block_threads threads, in clusters of
+// cluster_blocks consecutive blockIdx.x, without dynamic shared memory.
+template <class Smem, class Body>
+void emulate_launch(unsigned grid_blocks, unsigned block_threads, unsigned cluster_blocks, Body body) {
+  Launch launch;
+  launch.grid_blocks = grid_blocks, launch.block_threads = block_threads, launch.cluster_blocks = cluster_blocks;
+  emulate_launch<Smem>(launch, [&body](Smem& s, void*) { body(s); });
 }
 
 // Global memory with an inaccessible page right after the data, so that a kernel reading or
