@@ -527,12 +527,8 @@ __device__ __forceinline__ void linear_grad_sgd_direct_body(const GradSgdArgs& a
   }
   if (!in) return;
   *reinterpret_cast<float4*>(a.dW + e) = acc;
-  float4 nw, nm = make_float4(0.f, 0.f, 0.f, 0.f);
-  nw.x = sgd_step_value(wv.x, acc.x, mv.x, &nm.x, a.sgd);
-  nw.y = sgd_step_value(wv.y, acc.y, mv.y, &nm.y, a.sgd);
-  nw.z = sgd_step_value(wv.z, acc.z, mv.z, &nm.z, a.sgd);
-  nw.w = sgd_step_value(wv.w, acc.w, mv.w, &nm.w, a.sgd);
-  *reinterpret_cast<float4*>(a.W + e) = nw;
+  float4 nm = make_float4(0.f, 0.f, 0.f, 0.f);
+  *reinterpret_cast<float4*>(a.W + e) = sgd_step_value4(wv, acc, mv, &nm, a.sgd);
   if (momentum) *reinterpret_cast<float4*>(a.W_momentum + e) = nm;
 }
 
