@@ -54,18 +54,29 @@ interface Exit {
 
 function gxx(): string | null {
   try {
-    return execFileSync('g++', ['--version'], { encoding: 'utf8' }).split('\n')[0];
+    return execFileSync('g++', ['--version'], { encoding: 'utf8', env: programEnv({}) }).split('\n')[0];
   } catch {
     return null;
   }
 }
 const compiler = gxx();
 
+/**
+ * The environment of the compiler and the emulator programs: this process's, less the sanitizer
+ * runtimes that scripts/sanitize.sh preloads into node and its children. Those check the addon;
+ * the emulator programs are not built for them, and their death cases crash on purpose (a read
+ * past a guard page), which a preloaded ASan would report as a finding.
+ */
+function programEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const { LD_PRELOAD, ASAN_OPTIONS, UBSAN_OPTIONS, ...env } = process.env;
+  return { ...env, ...extra };
+}
+
 /** Runs a program to its end, however it ends. */
 function run(file: string, args: string[], env: Record<string, string> = {}, timeout = RUN_TIMEOUT_MS): Promise<Exit> {
   const t0 = Date.now();
   return new Promise((resolve) => {
-    execFile(file, args, { env: { ...process.env, ...env }, timeout, maxBuffer: 64 << 20, encoding: 'utf8' }, (err, stdout, stderr) => {
+    execFile(file, args, { env: programEnv(env), timeout, maxBuffer: 64 << 20, encoding: 'utf8' }, (err, stdout, stderr) => {
       const e = err as (NodeJS.ErrnoException & { code?: number | string; signal?: string | null }) | null;
       resolve({
         code: e ? (typeof e.code === 'number' ? e.code : null) : 0,
