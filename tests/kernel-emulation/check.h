@@ -1,16 +1,20 @@
-// What the emulation test programs share: a seeded generator, comparisons against references, and
-// the one JSON line each program prints for tests/kernel-emulation.test.ts:
+// What the emulation test programs share: a seeded generator, host ↔ device copies, float64
+// reference sums, comparisons against references, and the one JSON line each program prints for
+// tests/kernel-emulation.test.ts:
 //   {"program": ..., "cases": [{"name", "pass", "checked", "max_abs", "max_rel", "seconds", "detail"}],
 //    "death": [{"name", "expect"}]}
 // "death" lists the cases run as `program --death NAME`, each of which must end the process with a
 // non-zero status and print `expect` on stderr.
 #pragma once
+#include "tests/kernel-emulation/cuda_emulator.h"
+
 #include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace emu_test {
@@ -32,6 +36,30 @@ class Rng {
   uint64_t s_;
 };
 
+// cudaMemcpy's stand-ins: a host vector into the buffer's first elements, the whole buffer out.
+template <class T>
+void upload(emu::DeviceBuffer<T>& d, const std::vector<T>& h) { std::memcpy(d.data(), h.data(), h.size() * sizeof(T)); }
+template <class T>
+std::vector<T> download(const emu::DeviceBuffer<T>& d) { return std::vector<T>(d.data(), d.data() + d.size()); }
+
+// "rows×in→out", as the case names give a shape.
+inline std::string shape(int rows, int in, int out) {
+  return std::to_string(rows) + "×" + std::to_string(in) + "→" + std::to_string(out);
+}
+
+// A float64 reference value and its scale: the magnitude the float32 computation's rounding error
+// grows with (for a sum, Σ|terms|), as Compare::near takes it.
+struct Reference {
+  double value = 0, scale = 0;
+  void add(double term) { value += term, scale += std::fabs(term); }
+};
+
+// start + Σ_i a[i·a_step]·b[i·b_step] in float64, the terms added in index order.
+inline Reference dot(const float* a, size_t a_step, const float* b, size_t b_step, int n, Reference start = {}) {
+  for (int i = 0; i < n; ++i) start.add(static_cast<double>(a[i * a_step]) * b[i * b_step]);
+  return start;
+}
+
 // Error statistics of one output against its reference. near(): |got − ref| ≤ tol·scale, where
 // scale is the magnitude the rounding error grows with (e.g. Σ|terms| of a sum); max_rel is the
 // largest |got − ref| / scale. exact(): identical bits. NaN or ±inf where the reference is finite
@@ -49,6 +77,9 @@ struct Compare {
     if (std::isfinite(err)) max_abs = std::fmax(max_abs, err);
     max_rel = std::isfinite(rel) ? std::fmax(max_rel, rel) : INFINITY;
     if (!ok) miss(what, i, got, ref);
+  }
+  void near(const char* what, size_t i, double got, const Reference& ref, double tol) {
+    near(what, i, got, ref.value, ref.scale, tol);
   }
   void exact(const char* what, size_t i, float got, float ref) {
     ++checked;
@@ -77,6 +108,27 @@ struct Compare {
     }
   }
 };
+
+// A repeated run against the first: every element the same bits.
+template <class T>
+void same_bits(Compare& c, const std::string& what, const std::vector<T>& first, const std::vector<T>& again) {
+  const std::string name = what + " (second run)";
+  for (size_t e = 0; e < first.size(); ++e) {
+    if constexpr (std::is_floating_point_v<T>)
+      c.exact(name.c_str(), e, again[e], first[e]);
+    else
+      c.exact(name.c_str(), e, int64_t{again[e]}, int64_t{first[e]});
+  }
+}
+
+// An output the kernel must not write: DeviceBuffer's initial 0xFF bytes (NaN) everywhere.
+inline void untouched(Compare& c, const char* what, const std::vector<float>& v) {
+  for (size_t e = 0; e < v.size(); ++e) {
+    uint32_t bits;
+    std::memcpy(&bits, &v[e], sizeof bits);
+    c.exact(what, e, int64_t{bits}, int64_t{0xFFFFFFFF});
+  }
+}
 
 struct Case {
   std::string name;

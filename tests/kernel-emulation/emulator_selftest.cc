@@ -82,12 +82,11 @@ struct SumRun {
 SumRun run_sum(const std::vector<float>& A, const std::vector<float>& w, int clusters, unsigned C, int K) {
   emu::DeviceBuffer<float> dA(A.size()), dw(w.size()), dout(static_cast<size_t>(clusters) * kCols);
   emu::DeviceBuffer<int> dpoison(static_cast<size_t>(clusters) * C);
-  std::memcpy(dA.data(), A.data(), A.size() * sizeof(float));
-  std::memcpy(dw.data(), w.data(), w.size() * sizeof(float));
+  emu_test::upload(dA, A);
+  emu_test::upload(dw, w);
   const SumArgs a{dA.data(), dw.data(), dout.data(), dpoison.data(), K, C, clusters * C};
   emulate_launch<SumSmem>(clusters * C, kThreads, C, [&](SumSmem& s) { sum_body(a, s); });
-  return {std::vector<float>(dout.data(), dout.data() + dout.size()),
-          std::vector<int>(dpoison.data(), dpoison.data() + dpoison.size())};
+  return {emu_test::download(dout), emu_test::download(dpoison)};
 }
 
 Case sum_case(int clusters, unsigned C, int K, uint64_t seed) {
@@ -236,13 +235,13 @@ TicketRun run_ticket(const std::vector<float>& in, uint64_t order_seed) {
   emu::DeviceBuffer<float> din(in.size()), partials(kTicketBlocks), total(1);
   emu::DeviceBuffer<unsigned> ticket(1);
   emu::DeviceBuffer<int> counter(1), taken(in.size()), last(1);
-  std::memcpy(din.data(), in.data(), in.size() * sizeof(float));
+  emu_test::upload(din, in);
   ticket[0] = 0, counter[0] = 0;
   const TicketArgs a{din.data(), partials.data(), ticket.data(), counter.data(), taken.data(), total.data(), last.data()};
   emu::Launch l;
   l.grid_blocks = kTicketBlocks, l.block_threads = kTicketThreads, l.cluster_order_seed = order_seed;
   emulate_launch<TicketSmem>(l, [&](TicketSmem& s, void*) { ticket_body(a, s); });
-  return {total[0], last[0], ticket[0], std::vector<int>(taken.data(), taken.data() + taken.size())};
+  return {total[0], last[0], ticket[0], emu_test::download(taken)};
 }
 
 Case ticket_case() {

@@ -25,6 +25,7 @@
 #include "tests/kernel-emulation/cuda_emulator.h"
 #include "cuda/kernels_head.cuh"
 #include "tests/kernel-emulation/check.h"
+#include "tests/kernel-emulation/sgd_reference.h"
 
 #include <cstring>
 #include <string>
@@ -33,25 +34,11 @@ namespace {
 
 namespace hd = tinynn::gpu::head;
 using emu::DeviceBuffer;
-using emu_test::Case;
-using emu_test::Compare;
-using emu_test::Report;
-using emu_test::Rng;
+using namespace emu_test;
 using tinynn::gpu::HeadScratch;
 using tinynn::gpu::SgdParams;
 
 constexpr double kTol = 1e-5;
-
-template <class T>
-void upload(DeviceBuffer<T>& d, const std::vector<T>& h) { std::memcpy(d.data(), h.data(), h.size() * sizeof(T)); }
-template <class T>
-std::vector<T> download(const DeviceBuffer<T>& d) { return std::vector<T>(d.data(), d.data() + d.size()); }
-
-struct Sgd {
-  const char* name;
-  float lr, momentum, dampening, weight_decay;
-  bool nesterov;
-};
 
 enum class Kernel { cluster, tiled };
 
@@ -104,9 +91,7 @@ StepOut run_step(const Config& c, const std::vector<float>& h0, const std::vecto
     upload(bm, in.bm);
     if (c.h_bias && c.dh_bias) upload(hbm, in.hbm);
   }
-  const SgdParams sgd = c.sgd ? SgdParams{c.sgd->lr, c.sgd->momentum, c.sgd->dampening, c.sgd->weight_decay,
-                                          c.sgd->nesterov, first_step}
-                              : SgdParams{};
+  const SgdParams sgd = c.sgd ? sgd_params(*c.sgd, first_step) : SgdParams{};
   hd::HeadArgs a{h.data(), c.h_bias ? h_bias.data() : nullptr, W.data(), b.data(), lab.data(), R, K, O, 0, c.relu,
                  logits.data(), dlogits.data(), loss.data(), c.correct ? correct.data() : nullptr, dW.data(), db.data(),
                  c.dh ? dh.data() : nullptr, c.dh_bias ? dh_bias.data() : nullptr,
@@ -158,23 +143,6 @@ StepOut run_step(const Config& c, const std::vector<float>& h0, const std::vecto
   return o;
 }
 
-// PyTorch's SGD step in float, each operation rounded (the CPU backend's order).
-float sgd_ref(float p, float g, float buf_old, float* buf_new, const Sgd& o, bool first) {
-  if (o.weight_decay != 0.f) g = g + o.weight_decay * p;
-  if (o.momentum != 0.f) {
-    const float buf = first ? g : o.momentum * buf_old + (1.f - o.dampening) * g;
-    *buf_new = buf;
-    g = o.nesterov ? g + o.momentum * buf : buf;
-  }
-  return p - o.lr * g;
-}
-
-bool is_nan_bits(float v) {
-  uint32_t bits;
-  std::memcpy(&bits, &v, sizeof bits);
-  return bits == 0xFFFFFFFFu;
-}
-
 // Checks one step's outputs against its inputs.
 void check_step(const Config& c, const std::vector<float>& h0, const std::vector<int32_t>& labels, const Params& in,
                 bool first_step, const StepOut& o, Compare& exact, Compare& fwd, Compare& bwd) {
@@ -195,17 +163,13 @@ void check_step(const Config& c, const std::vector<float>& h0, const std::vector
   double loss_ref = 0, loss_scale = 0;
   int hits = 0;
   for (int r = 0; r < R; ++r) {
-    std::vector<double> z(O), mag(O);
+    std::vector<double> z(O);
     double M = 0;
     for (int n = 0; n < O; ++n) {
-      double s = in.b[n], m = std::fabs(in.b[n]);
-      for (int k = 0; k < K; ++k) {
-        const double t = static_cast<double>(hv[static_cast<size_t>(r) * K + k]) * in.W[static_cast<size_t>(n) * K + k];
-        s += t;
-        m += std::fabs(t);
-      }
-      z[n] = s, mag[n] = m, M = std::fmax(M, m);
-      fwd.near("logits", static_cast<size_t>(r) * O + n, o.logits[static_cast<size_t>(r) * O + n], s, m, kTol);
+      const Reference s = dot(&hv[static_cast<size_t>(r) * K], 1, &in.W[static_cast<size_t>(n) * K], 1, K,
+                                        {in.b[n], std::fabs(in.b[n])});
+      z[n] = s.value, M = std::fmax(M, s.scale);
+      fwd.near("logits", static_cast<size_t>(r) * O + n, o.logits[static_cast<size_t>(r) * O + n], s, kTol);
     }
     double mx = z[0];
     for (int n = 1; n < O; ++n) mx = std::fmax(mx, z[n]);
@@ -233,43 +197,32 @@ void check_step(const Config& c, const std::vector<float>& h0, const std::vector
   // The backward, from the kernel's own dlogits (checked above).
   const std::vector<float>& dl = o.dlogits;
   for (int n = 0; n < O; ++n) {
-    for (int k = 0; k < K; ++k) {
-      double s = 0, m = 0;
-      for (int r = 0; r < R; ++r) {
-        const double t = static_cast<double>(dl[static_cast<size_t>(r) * O + n]) * hv[static_cast<size_t>(r) * K + k];
-        s += t;
-        m += std::fabs(t);
-      }
-      bwd.near("dW", static_cast<size_t>(n) * K + k, o.dW[static_cast<size_t>(n) * K + k], s, m, kTol);
-    }
-    double s = 0, m = 0;
-    for (int r = 0; r < R; ++r) s += dl[static_cast<size_t>(r) * O + n], m += std::fabs(dl[static_cast<size_t>(r) * O + n]);
-    bwd.near("db", n, o.db[n], s, m, kTol);
+    for (int k = 0; k < K; ++k)
+      bwd.near("dW", static_cast<size_t>(n) * K + k, o.dW[static_cast<size_t>(n) * K + k],
+               dot(&dl[n], O, &hv[k], K, R), kTol);
+    Reference s;
+    for (int r = 0; r < R; ++r) s.add(dl[static_cast<size_t>(r) * O + n]);
+    bwd.near("db", n, o.db[n], s, kTol);
   }
   if (c.dh) {
     for (int r = 0; r < R; ++r)
       for (int k = 0; k < K; ++k) {
         const size_t e = static_cast<size_t>(r) * K + k;
-        double s = 0, m = 0;
-        for (int n = 0; n < O; ++n) {
-          const double t = static_cast<double>(dl[static_cast<size_t>(r) * O + n]) * in.W[static_cast<size_t>(n) * K + k];
-          s += t;
-          m += std::fabs(t);
-        }
-        if (c.relu && !(hv[e] > 0.f)) s = 0, m = 0;  // masked: exactly 0
-        bwd.near("dh", e, o.dh[e], s, m, kTol);
+        Reference s = dot(&dl[static_cast<size_t>(r) * O], 1, &in.W[k], K, O);
+        if (c.relu && !(hv[e] > 0.f)) s = {};  // masked: exactly 0
+        bwd.near("dh", e, o.dh[e], s, kTol);
       }
   } else {
-    for (size_t e = 0; e < o.dh.size(); ++e) exact.exact("dh (not passed)", e, int64_t{is_nan_bits(o.dh[e])}, 1);
+    untouched(exact, "dh (not passed)", o.dh);
   }
   if (c.dh && c.dh_bias) {
     for (int k = 0; k < K; ++k) {
-      double s = 0, m = 0;
-      for (int r = 0; r < R; ++r) s += o.dh[static_cast<size_t>(r) * K + k], m += std::fabs(o.dh[static_cast<size_t>(r) * K + k]);
-      bwd.near("dh_bias", k, o.dh_bias[k], s, m, kTol);
+      Reference s;
+      for (int r = 0; r < R; ++r) s.add(o.dh[static_cast<size_t>(r) * K + k]);
+      bwd.near("dh_bias", k, o.dh_bias[k], s, kTol);
     }
   } else {
-    for (int k = 0; k < K; ++k) exact.exact("dh_bias (not passed)", k, int64_t{is_nan_bits(o.dh_bias[k])}, 1);
+    untouched(exact, "dh_bias (not passed)", o.dh_bias);
   }
 
   // The SGD step, exactly, from the kernel's gradients; or nothing stepped.
@@ -287,8 +240,7 @@ void check_step(const Config& c, const std::vector<float>& h0, const std::vector
       exact.exact(what, e, p1[e], np);
       if (has_buf) exact.exact(mwhat, e, m1[e], nb);
     }
-    if (!has_buf)  // no buffer passed: its NaN bytes untouched
-      for (size_t e = 0; e < m1.size(); ++e) exact.exact(mwhat, e, int64_t{is_nan_bits(m1[e])}, 1);
+    if (!has_buf) untouched(exact, mwhat, m1);  // no buffer passed
   };
   const bool hb_steps = c.sgd && c.h_bias && c.dh && c.dh_bias;
   stepped("W", "W momentum", in.W, in.Wm, o.dW, o.p.W, o.p.Wm, c.sgd != nullptr, momentum);
@@ -303,13 +255,13 @@ std::string describe(const Config& c) {
   if (c.kernel == Kernel::cluster) {
     const hd::ClusterGrid g = hd::cluster_grid(c.rows, c.max_blocks);
     s = std::string("cluster<") + (c.out == 10 ? "10" : "16") + "> ";
-    s += std::to_string(c.rows) + "×" + std::to_string(c.in) + "→" + std::to_string(c.out);
+    s += shape(c.rows, c.in, c.out);
     s += c.max_blocks == 1 ? " (1 block, no clusters)"
                            : " (cluster of " + std::to_string(g.blocks) + ", " + std::to_string(g.tile) + " rows each)";
   } else {
     const hd::TiledPlan p = hd::tiled_plan(c.rows, c.in, c.out);
-    s = "tiled " + std::to_string(c.rows) + "×" + std::to_string(c.in) + "→" + std::to_string(c.out) + " (" +
-        std::to_string(p.blocks) + " blocks, tile " + std::to_string(p.tile) + ")";
+    s = "tiled " + shape(c.rows, c.in, c.out) + " (" + std::to_string(p.blocks) + " blocks, tile " +
+        std::to_string(p.tile) + ")";
   }
   if (c.h_bias) s += c.relu ? " h_bias+relu" : " h_bias";
   if (c.dh) s += " dh";
@@ -322,7 +274,7 @@ std::string describe(const Config& c) {
 Case head_case(const Config& c, uint64_t seed) {
   Case cs;
   cs.name = describe(c);
-  emu_test::Timer timer;
+  Timer timer;
   Rng rng(seed);
   const int R = c.rows, K = c.in, O = c.out;
   std::vector<float> h0(static_cast<size_t>(R) * K);
@@ -358,16 +310,13 @@ Case head_case(const Config& c, uint64_t seed) {
     check_step(c, h0, labels, p, s == 0, r[s], exact, fwd, bwd);
     p = r[s].p;
     const StepOut &x = r[s], &y = again[s];
-    auto cmp = [&](const char* what, const std::vector<float>& u, const std::vector<float>& v) {
-      for (size_t e = 0; e < u.size(); ++e) same.exact(what, e, v[e], u[e]);
-    };
-    cmp("h (second run)", x.h, y.h), cmp("logits (second run)", x.logits, y.logits);
-    cmp("dlogits (second run)", x.dlogits, y.dlogits), cmp("dW (second run)", x.dW, y.dW);
-    cmp("db (second run)", x.db, y.db), cmp("dh (second run)", x.dh, y.dh);
-    cmp("dh_bias (second run)", x.dh_bias, y.dh_bias), cmp("W (second run)", x.p.W, y.p.W);
-    cmp("b (second run)", x.p.b, y.p.b), cmp("h_bias (second run)", x.p.h_bias, y.p.h_bias);
-    cmp("W momentum (second run)", x.p.Wm, y.p.Wm), cmp("b momentum (second run)", x.p.bm, y.p.bm);
-    cmp("h_bias momentum (second run)", x.p.hbm, y.p.hbm);
+    same_bits(same, "h", x.h, y.h), same_bits(same, "logits", x.logits, y.logits);
+    same_bits(same, "dlogits", x.dlogits, y.dlogits), same_bits(same, "dW", x.dW, y.dW);
+    same_bits(same, "db", x.db, y.db), same_bits(same, "dh", x.dh, y.dh);
+    same_bits(same, "dh_bias", x.dh_bias, y.dh_bias), same_bits(same, "W", x.p.W, y.p.W);
+    same_bits(same, "b", x.p.b, y.p.b), same_bits(same, "h_bias", x.p.h_bias, y.p.h_bias);
+    same_bits(same, "W momentum", x.p.Wm, y.p.Wm), same_bits(same, "b momentum", x.p.bm, y.p.bm);
+    same_bits(same, "h_bias momentum", x.p.hbm, y.p.hbm);
     same.exact("loss (second run)", 0, y.loss, x.loss);
     same.exact("correct (second run)", 0, int64_t{y.correct}, int64_t{x.correct});
   }
@@ -417,35 +366,31 @@ int main(int argc, char** argv) {
   report.death("cluster kernel's grid launched without clusters", "rank 1 out of range");
   report.death("sm_80 instantiation on several blocks", "__trap()");
 
-  const Sgd plain{"lr 0.1", 0.1f, 0.f, 0.f, 0.f, false};
-  const Sgd momentum{"lr 0.05 momentum 0.9", 0.05f, 0.9f, 0.f, 0.f, false};
-  const Sgd damped{"lr 0.05 momentum 0.9 dampening 0.1 wd 1e-2", 0.05f, 0.9f, 0.1f, 1e-2f, false};
-  const Sgd nesterov{"lr 0.05 nesterov momentum 0.9 wd 1e-3", 0.05f, 0.9f, 0.f, 1e-3f, true};
   const Kernel C = Kernel::cluster, T = Kernel::tiled;
   // {rows, in, out, kernel, max_blocks, h_bias, relu, dh, dh_bias, correct, sgd}
   const Config configs[] = {
       // The MNIST net's head (128 → 10) at batch 64 (and its 60000 % 64 = 32-row tail), 512, and
       // odd batches, on an H200 (clusters of up to 16).
-      {64, 128, 10, C, 16, true, true, true, true, true, &momentum},
-      {32, 128, 10, C, 16, true, true, true, true, true, &plain},
+      {64, 128, 10, C, 16, true, true, true, true, true, &kMomentum},
+      {32, 128, 10, C, 16, true, true, true, true, true, &kPlain},
       {64, 128, 10, C, 16, true, true, true, true, true, nullptr},
-      {512, 128, 10, C, 16, true, true, true, true, true, &nesterov},
-      {96, 128, 10, C, 16, true, false, true, true, false, &damped},
-      {33, 128, 10, C, 16, false, false, true, false, true, &plain},
+      {512, 128, 10, C, 16, true, true, true, true, true, &kNesterov},
+      {96, 128, 10, C, 16, true, false, true, true, false, &kDamped},
+      {33, 128, 10, C, 16, false, false, true, false, true, &kPlain},
       {33, 128, 10, C, 16, true, true, false, false, true, nullptr},
       // The portable cluster size and no clusters (sm_80: one block).
-      {512, 128, 10, C, 8, true, true, true, true, true, &momentum},
-      {64, 128, 10, C, 1, true, true, true, true, true, &damped},
+      {512, 128, 10, C, 8, true, true, true, true, true, &kMomentum},
+      {64, 128, 10, C, 1, true, true, true, true, true, &kDamped},
       // out ≠ 10: the MAXO = 16 instantiation, full and partly used.
-      {64, 128, 16, C, 16, true, true, true, true, true, &momentum},
-      {40, 128, 7, C, 16, true, true, true, true, true, &plain},
+      {64, 128, 16, C, 16, true, true, true, true, true, &kMomentum},
+      {40, 128, 7, C, 16, true, true, true, true, true, &kPlain},
       // The tiled kernel: several blocks and the ticket, one block, a smaller tile (in = 300:
       // tile 8), a grid capped at kHeadMaxBlocks (blocks taking two tiles).
-      {300, 100, 7, T, 0, true, true, true, true, true, &momentum},
+      {300, 100, 7, T, 0, true, true, true, true, true, &kMomentum},
       {300, 100, 7, T, 0, false, false, true, false, true, nullptr},
-      {10, 100, 7, T, 0, true, true, true, true, true, &nesterov},
-      {200, 300, 10, T, 0, true, true, true, true, true, &damped},
-      {2100, 20, 5, T, 0, true, true, true, true, true, &plain},
+      {10, 100, 7, T, 0, true, true, true, true, true, &kNesterov},
+      {200, 300, 10, T, 0, true, true, true, true, true, &kDamped},
+      {2100, 20, 5, T, 0, true, true, true, true, true, &kPlain},
       {64, 128, 20, T, 0, true, true, false, false, true, nullptr},
   };
   uint64_t seed = 300;

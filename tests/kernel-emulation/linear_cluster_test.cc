@@ -18,7 +18,7 @@
 // would fail on sums that cancel to near zero.
 #include "tests/kernel-emulation/cuda_emulator.h"
 #include "cuda/kernels_linear_cluster.cuh"
-#include "tests/kernel-emulation/check.h"
+#include "tests/kernel-emulation/linear_problems.h"
 
 #include <cstring>
 #include <string>
@@ -26,108 +26,46 @@
 namespace {
 
 namespace cl = tinynn::gpu::cluster_linear;
-using emu::DeviceBuffer;
-using emu_test::Case;
-using emu_test::Compare;
-using emu_test::Report;
-using emu_test::Rng;
+using namespace emu_test;
 
 constexpr double kTol = 1e-5;
 
-template <class T>
-void upload(DeviceBuffer<T>& d, const std::vector<T>& h) { std::memcpy(d.data(), h.data(), h.size() * sizeof(T)); }
-template <class T>
-std::vector<T> download(const DeviceBuffer<T>& d) { return std::vector<T>(d.data(), d.data() + d.size()); }
-
-std::string shape(int a, int b, int c) { return std::to_string(a) + "×" + std::to_string(b) + "→" + std::to_string(c); }
+std::string describe(const cl::Geometry& g) {
+  return " (" + std::to_string(g.blocks / g.slices) + " clusters of " + std::to_string(g.slices) + ")";
+}
 
 // ---- gather_linear ----------------------------------------------------------------------------
 
-struct GatherOut {
-  std::vector<float> x, h;
-  std::vector<int32_t> y;
-};
-
-struct GatherProblem {
-  int rows = 0, features = 0, out = 0, images = 0;  // images: how many the indices pick from
-  bool bias = false, relu = false;
-  float scale = 1.f / (255.f * 0.3081f), shift = -0.1307f / 0.3081f;  // MNIST's normalisation
-  std::vector<uint8_t> pixels, labels;
-  std::vector<int32_t> indices;
-  std::vector<float> W, b;
-};
-
-GatherOut run_gather(const GatherProblem& p) {
-  const int M = p.rows, N = p.out, K = p.features;
-  DeviceBuffer<uint8_t> images(p.pixels.size()), labels(p.labels.size());
-  DeviceBuffer<int32_t> indices(p.indices.size()), y(M);
-  DeviceBuffer<float> W(p.W.size()), bias(p.b.size()), x(static_cast<size_t>(M) * K), h(static_cast<size_t>(M) * N);
-  upload(images, p.pixels);
-  upload(labels, p.labels);
-  upload(indices, p.indices);
-  upload(W, p.W);
-  upload(bias, p.b);
-  // As launch_gather_linear_cluster builds them.
-  const cl::GatherLinearArgs a{images.data(), labels.data(), indices.data(), W.data(), p.bias ? bias.data() : nullptr,
-                               x.data(), y.data(), h.data(), M, N, K, p.scale, p.shift, p.relu,
-                               cl::geometry(M, N, K, 4)};
-  emulate_launch<cl::GatherLinearSmem>(a.g.blocks, cl::kThreads, static_cast<unsigned>(a.g.slices),
+// As launch_gather_linear_cluster builds it; without `clusters` each block is a cluster of one.
+GatherOut run_gather(const GatherProblem& p, bool clusters = true) {
+  GatherBuffers d(p);
+  const cl::GatherLinearArgs a{d.images.data(), d.labels.data(), d.indices.data(), d.W.data(),
+                               p.bias ? d.b.data() : nullptr, d.x.data(), d.y.data(), d.h.data(), p.rows, p.out,
+                               p.features, p.scale, p.shift, p.relu, cl::geometry(p.rows, p.out, p.features, 4)};
+  emulate_launch<cl::GatherLinearSmem>(a.g.blocks, cl::kThreads, clusters ? static_cast<unsigned>(a.g.slices) : 1,
                                        [&](cl::GatherLinearSmem& s) {
                                          cl::gather_linear_cluster_body(a, s, cooperative_groups::this_cluster());
                                        });
-  return {download(x), download(h), download(y)};
+  return d.out();
 }
 
 Case gather_case(int rows, int features, int out, bool bias, bool relu, uint64_t seed) {
   Case c;
-  c.name = "gather_linear " + shape(rows, features, out) + (bias ? " +bias" : "") + (relu ? " relu" : "");
-  const cl::Geometry g = cl::geometry(rows, out, features, 4);
-  c.name += " (" + std::to_string(g.blocks / g.slices) + " clusters of " + std::to_string(g.slices) + ")";
-  emu_test::Timer timer;
-  Rng rng(seed);
-  GatherProblem p;
-  p.rows = rows, p.features = features, p.out = out, p.images = rows + 37, p.bias = bias, p.relu = relu;
-  p.pixels.resize(static_cast<size_t>(p.images) * features);
-  for (auto& v : p.pixels) v = static_cast<uint8_t>(rng.below(256));
-  p.labels.resize(p.images);
-  for (auto& v : p.labels) v = static_cast<uint8_t>(rng.below(10));
-  p.indices.resize(rows);
-  for (auto& v : p.indices) v = static_cast<int32_t>(rng.below(p.images));
-  const float wr = 1.f / std::sqrt(static_cast<float>(features));
-  p.W.resize(static_cast<size_t>(out) * features);
-  for (auto& v : p.W) v = rng.uniform(-wr, wr);
-  p.b.resize(out);
-  for (auto& v : p.b) v = rng.uniform(-0.5f, 0.5f);
-
+  Timer timer;
+  const GatherProblem p = gather_problem(rows, features, out, bias, relu, seed);
+  c.name = p.name() + describe(cl::geometry(rows, out, features, 4));
   const GatherOut r = run_gather(p), again = run_gather(p);
   Compare x, y, h, same;
-  std::vector<float> xref(static_cast<size_t>(rows) * features);
+  std::vector<float> xref(r.x.size());
   for (int m = 0; m < rows; ++m)
     for (int k = 0; k < features; ++k) {
       const size_t e = static_cast<size_t>(m) * features + k;
       // The kernel's stated value: fmaf(pixel, scale, shift), as nvcc contracts it in the other
       // CUDA gather kernels.
-      xref[e] = std::fmaf(static_cast<float>(p.pixels[static_cast<size_t>(p.indices[m]) * features + k]), p.scale, p.shift);
+      xref[e] = std::fmaf(p.pixel(m, k), p.scale, p.shift);
       x.exact("x", e, r.x[e], xref[e]);
-      same.exact("x (second run)", e, again.x[e], r.x[e]);
     }
-  for (int m = 0; m < rows; ++m) {
-    y.exact("y", m, int64_t{r.y[m]}, int64_t{p.labels[p.indices[m]]});
-    same.exact("y (second run)", m, int64_t{again.y[m]}, int64_t{r.y[m]});
-  }
-  for (int m = 0; m < rows; ++m)
-    for (int n = 0; n < out; ++n) {
-      double ref = bias ? p.b[n] : 0.0, mag = bias ? std::fabs(p.b[n]) : 0.0;
-      for (int k = 0; k < features; ++k) {
-        const double t = static_cast<double>(xref[static_cast<size_t>(m) * features + k]) * p.W[static_cast<size_t>(n) * features + k];
-        ref += t;
-        mag += std::fabs(t);
-      }
-      if (relu && ref < 0) ref = 0;
-      const size_t e = static_cast<size_t>(m) * out + n;
-      h.near("h", e, r.h[e], ref, mag, kTol);
-      same.exact("h (second run)", e, again.h[e], r.h[e]);
-    }
+  check_gather(p, xref, r, again, kTol, y, h, same);
   for (const Compare* cmp : {&x, &y, &h, &same}) Report::fold(c, *cmp);
   c.seconds = timer.seconds();
   return c;
@@ -135,108 +73,44 @@ Case gather_case(int rows, int features, int out, bool bias, bool relu, uint64_t
 
 // ---- linear_grad_sgd ---------------------------------------------------------------------------
 
-struct Sgd {
-  const char* name;
-  float lr, momentum, dampening, weight_decay;
-  bool nesterov;
-};
-
-struct SgdOut {
-  std::vector<std::vector<float>> dW, W, buf;  // after each step
-};
-
 constexpr int kSteps = 3;
 
-// kSteps launches, as launch_linear_grad_sgd_cluster builds them; step s uses dy[s], x[s].
-SgdOut run_grad_sgd(int rows, int in, int out, const Sgd& o, const std::vector<float>& W0,
-                    const std::vector<std::vector<float>>& dys, const std::vector<std::vector<float>>& xs) {
-  DeviceBuffer<float> dy(static_cast<size_t>(rows) * out), x(static_cast<size_t>(rows) * in);
-  DeviceBuffer<float> dW(static_cast<size_t>(out) * in), W(W0.size()), buf(W0.size());  // buf starts NaN
-  upload(W, W0);
-  const bool has_buf = o.momentum != 0.f;  // the optimizer has no momentum buffer without momentum
-  SgdOut r;
-  for (int s = 0; s < kSteps; ++s) {
-    upload(dy, dys[s]);
-    upload(x, xs[s]);
-    const tinynn::gpu::SgdParams sgd{o.lr, o.momentum, o.dampening, o.weight_decay, o.nesterov, s == 0};
-    const cl::GradSgdClusterArgs a{dy.data(), x.data(), dW.data(), W.data(), has_buf ? buf.data() : nullptr,
-                                   out, in, rows, sgd, cl::geometry(out, in, rows, 1)};
+// The steps as launch_linear_grad_sgd_cluster builds them.
+SgdOut run_grad_sgd(const GradProblem& p, const Sgd& o) {
+  return run_steps(p, o, [&](const GradStep& st) {
+    const cl::GradSgdClusterArgs a{st.dy, st.x, st.dW, st.W, st.buf, p.out, p.in, p.rows, st.sgd,
+                                   cl::geometry(p.out, p.in, p.rows, 1)};
     emulate_launch<cl::GradSgdSmem>(a.g.blocks, cl::kThreads, static_cast<unsigned>(a.g.slices),
                                     [&](cl::GradSgdSmem& sm) {
                                       cl::linear_grad_sgd_cluster_body(a, sm, cooperative_groups::this_cluster());
                                     });
-    r.dW.push_back(download(dW));
-    r.W.push_back(download(W));
-    r.buf.push_back(download(buf));
-  }
-  return r;
+  });
 }
 
 Case grad_sgd_case(int rows, int in, int out, const Sgd& o, bool twice, uint64_t seed) {
   Case c;
-  c.name = std::string("linear_grad_sgd ") + shape(rows, in, out) + " " + o.name;
-  const cl::Geometry g = cl::geometry(out, in, rows, 1);
-  c.name += " (" + std::to_string(g.blocks / g.slices) + " clusters of " + std::to_string(g.slices) + ")";
-  emu_test::Timer timer;
-  Rng rng(seed);
-  std::vector<float> W0(static_cast<size_t>(out) * in);
-  for (auto& v : W0) v = rng.uniform(-0.05f, 0.05f);
-  std::vector<std::vector<float>> dys(kSteps), xs(kSteps);
-  for (int s = 0; s < kSteps; ++s) {
-    dys[s].resize(static_cast<size_t>(rows) * out);
-    for (auto& v : dys[s]) v = rng.uniform(-1.f, 1.f) / static_cast<float>(rows);  // a mean loss's gradient
-    xs[s].resize(static_cast<size_t>(rows) * in);
-    for (auto& v : xs[s]) v = rng.uniform(-0.5f, 2.5f);
-  }
-  const SgdOut r = run_grad_sgd(rows, in, out, o, W0, dys, xs);
-  const SgdOut again = twice ? run_grad_sgd(rows, in, out, o, W0, dys, xs) : r;
+  Timer timer;
+  const GradProblem p = grad_problem(rows, in, out, kSteps, seed);
+  c.name = p.name(o) + describe(cl::geometry(out, in, rows, 1));
+  const SgdOut r = run_grad_sgd(p, o);
+  const SgdOut again = twice ? run_grad_sgd(p, o) : r;
   if (twice) c.name += ", run twice";
 
-  // PyTorch's SGD in double, each value with its magnitude (the same update on absolute values).
-  const size_t n = W0.size();
-  std::vector<double> w(W0.begin(), W0.end()), mw(n), buf(n, 0.0), mbuf(n, 0.0);
-  for (size_t e = 0; e < n; ++e) mw[e] = std::fabs(w[e]);
+  // PyTorch's SGD in double from the float64 dW, each value with its magnitude.
+  std::vector<SgdRef64> ref(p.W0.size());
+  for (size_t e = 0; e < ref.size(); ++e) ref[e].w = {p.W0[e], std::fabs(p.W0[e])};
   Compare dW, W, B, same;
-  for (int s = 0; s < kSteps; ++s) {
+  for (int s = 0; s < kSteps; ++s)
     for (int i = 0; i < out; ++i)
       for (int j = 0; j < in; ++j) {
         const size_t e = static_cast<size_t>(i) * in + j;
-        double grad = 0, mgrad = 0;
-        for (int k = 0; k < rows; ++k) {
-          const double t = static_cast<double>(dys[s][static_cast<size_t>(k) * out + i]) * xs[s][static_cast<size_t>(k) * in + j];
-          grad += t;
-          mgrad += std::fabs(t);
-        }
-        dW.near("dW", e, r.dW[s][e], grad, mgrad, kTol);
-        double gr = grad + static_cast<double>(o.weight_decay) * w[e];
-        double mg = mgrad + std::fabs(static_cast<double>(o.weight_decay)) * mw[e];
-        if (o.momentum != 0.f) {
-          const double mom = o.momentum, damp = o.dampening;
-          buf[e] = s == 0 ? gr : mom * buf[e] + (1 - damp) * gr;
-          mbuf[e] = s == 0 ? mg : std::fabs(mom) * mbuf[e] + std::fabs(1 - damp) * mg;
-          if (o.nesterov) {
-            gr += mom * buf[e];
-            mg += std::fabs(mom) * mbuf[e];
-          } else {
-            gr = buf[e];
-            mg = mbuf[e];
-          }
-          B.near("momentum", e, r.buf[s][e], buf[e], mbuf[e], kTol);
-        }
-        w[e] -= static_cast<double>(o.lr) * gr;
-        mw[e] += std::fabs(static_cast<double>(o.lr)) * mg;
-        W.near("W", e, r.W[s][e], w[e], mw[e], kTol);
-        same.exact("dW (second run)", e, again.dW[s][e], r.dW[s][e]);
-        same.exact("W (second run)", e, again.W[s][e], r.W[s][e]);
-        if (o.momentum != 0.f) same.exact("momentum (second run)", e, again.buf[s][e], r.buf[s][e]);
+        const Reference grad = p.dW(s, i, j);
+        dW.near("dW", e, r.dW[s][e], grad, kTol);
+        ref[e].step(o, grad, s == 0);
+        if (o.momentum != 0.f) B.near("momentum", e, r.buf[s][e], ref[e].buf, kTol);
+        W.near("W", e, r.W[s][e], ref[e].w, kTol);
       }
-    if (o.momentum == 0.f)  // no buffer passed: its NaN bytes must be untouched
-      for (size_t e = 0; e < n; ++e) {
-        uint32_t bits;
-        std::memcpy(&bits, &r.buf[s][e], sizeof bits);
-        B.exact("momentum buffer (not passed)", e, int64_t{bits}, int64_t{0xFFFFFFFF});
-      }
-  }
+  check_steps(r, again, o, B, same);
   for (const Compare* cmp : {&dW, &W, &B, &same}) Report::fold(c, *cmp);
   c.seconds = timer.seconds();
   return c;
@@ -247,21 +121,12 @@ Case grad_sgd_case(int rows, int in, int out, const Sgd& o, bool twice, uint64_t
 int death(const std::string& name) {
   if (name != "gather launched without clusters") return 2;
   GatherProblem p;
-  p.rows = 256, p.features = 784, p.out = 64, p.images = 256;
+  p.rows = 256, p.features = 784, p.out = 64, p.images = 256, p.scale = 1.f, p.shift = 0.f;
   p.pixels.assign(static_cast<size_t>(p.images) * p.features, 1);
   p.labels.assign(p.images, 1);
   p.indices.assign(p.rows, 0);
   p.W.assign(static_cast<size_t>(p.out) * p.features, 0.f);
-  DeviceBuffer<uint8_t> images(p.pixels.size()), labels(p.labels.size());
-  DeviceBuffer<int32_t> indices(p.indices.size()), y(p.rows);
-  DeviceBuffer<float> W(p.W.size()), x(p.pixels.size()), h(static_cast<size_t>(p.rows) * p.out);
-  upload(images, p.pixels), upload(labels, p.labels), upload(indices, p.indices), upload(W, p.W);
-  const cl::GatherLinearArgs a{images.data(), labels.data(), indices.data(), W.data(), nullptr, x.data(), y.data(),
-                               h.data(), p.rows, p.out, p.features, 1.f, 0.f, false,
-                               cl::geometry(p.rows, p.out, p.features, 4)};
-  emulate_launch<cl::GatherLinearSmem>(a.g.blocks, cl::kThreads, 1, [&](cl::GatherLinearSmem& s) {
-    cl::gather_linear_cluster_body(a, s, cooperative_groups::this_cluster());
-  });
+  run_gather(p, false);
   return 0;
 }
 
@@ -280,19 +145,15 @@ int main(int argc, char** argv) {
   report.add(gather_case(300, 4, 4, true, true, ++seed));
   report.add(gather_case(200, 1000, 20, false, true, ++seed));
 
-  const Sgd plain{"lr 0.1", 0.1f, 0.f, 0.f, 0.f, false};
-  const Sgd momentum{"lr 0.05 momentum 0.9", 0.05f, 0.9f, 0.f, 0.f, false};
-  const Sgd damped{"lr 0.05 momentum 0.9 dampening 0.1 wd 1e-2", 0.05f, 0.9f, 0.1f, 1e-2f, false};
-  const Sgd nesterov{"lr 0.05 nesterov momentum 0.9 wd 1e-3", 0.05f, 0.9f, 0.f, 1e-3f, true};
   // linear_grad_sgd: (rows, in, out)
-  const Sgd* all[] = {&plain, &momentum, &damped, &nesterov};
+  const Sgd* all[] = {&kPlain, &kMomentum, &kDamped, &kNesterov};
   struct Shape {
     int rows, in, out;
     std::vector<const Sgd*> settings;
   };
-  const Shape shapes[] = {{512, 784, 128, {&momentum, &damped}},
+  const Shape shapes[] = {{512, 784, 128, {&kMomentum, &kDamped}},
                           {129, 784, 128, {all, all + 4}},
-                          {1024, 784, 128, {&nesterov, &plain}},
+                          {1024, 784, 128, {&kNesterov, &kPlain}},
                           {200, 100, 64, {all, all + 4}},
                           {700, 36, 8, {all, all + 4}}};
   for (const Shape& s : shapes)

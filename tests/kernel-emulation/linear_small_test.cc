@@ -26,7 +26,7 @@
 #pragma GCC diagnostic ignored "-Wsign-compare"
 #include "cuda/kernels_linear.cuh"
 #pragma GCC diagnostic pop
-#include "tests/kernel-emulation/check.h"
+#include "tests/kernel-emulation/linear_problems.h"
 
 #include <cstring>
 #include <string>
@@ -35,20 +35,10 @@ namespace {
 
 namespace sl = tinynn::gpu::small_linear;
 using emu::DeviceBuffer;
-using emu_test::Case;
-using emu_test::Compare;
-using emu_test::Report;
-using emu_test::Rng;
+using namespace emu_test;
 using tinynn::gpu::GemmScratch;
 
 constexpr double kTol = 1e-5;
-
-template <class T>
-void upload(DeviceBuffer<T>& d, const std::vector<T>& h) { std::memcpy(d.data(), h.data(), h.size() * sizeof(T)); }
-template <class T>
-std::vector<T> download(const DeviceBuffer<T>& d) { return std::vector<T>(d.data(), d.data() + d.size()); }
-
-std::string shape(int a, int b, int c) { return std::to_string(a) + "×" + std::to_string(b) + "→" + std::to_string(c); }
 
 std::string describe(const sl::Plan& p) {
   return p.direct ? " (direct, " + std::to_string(p.blocks) + " blocks)"
@@ -82,37 +72,16 @@ void launch(const sl::Plan& p, uint64_t order_seed, Direct direct, Split split) 
 
 // ---- gather_linear ----------------------------------------------------------------------------
 
-struct GatherOut {
-  std::vector<float> x, h;
-  std::vector<int32_t> y;
-};
-
-struct GatherProblem {
-  int rows = 0, features = 0, out = 0, images = 0;  // images: how many the indices pick from
-  bool bias = false, relu = false;
-  float scale = 1.f / (255.f * 0.3081f), shift = -0.1307f / 0.3081f;  // MNIST's normalisation
-  std::vector<uint8_t> pixels, labels;
-  std::vector<int32_t> indices;
-  std::vector<float> W, b;
-};
-
 GatherOut run_gather(const GatherProblem& p, uint64_t order_seed, Compare& tickets) {
   const int M = p.rows, N = p.out, K = p.features;
-  DeviceBuffer<uint8_t> images(p.pixels.size()), labels(p.labels.size());
-  DeviceBuffer<int32_t> indices(p.indices.size()), y(M);
-  DeviceBuffer<float> W(p.W.size()), bias(p.b.size()), x(static_cast<size_t>(M) * K), h(static_cast<size_t>(M) * N);
+  GatherBuffers d(p);
   Scratch scratch;
-  upload(images, p.pixels);
-  upload(labels, p.labels);
-  upload(indices, p.indices);
-  upload(W, p.W);
-  upload(bias, p.b);
   // As launch_gather_linear builds them.
-  const sl::Plan plan = sl::gather_linear_plan(M, N, K, images.data(), W.data(), x.data());
+  const sl::Plan plan = sl::gather_linear_plan(M, N, K, d.images.data(), d.W.data(), d.x.data());
   if (!plan.ok) emu::fail("test: gather_linear_plan refuses %d×%d→%d", M, K, N);
-  const sl::GatherLinearArgs a{images.data(), labels.data(), indices.data(), W.data(), p.bias ? bias.data() : nullptr,
-                               x.data(), y.data(), h.data(), M, N, K, p.scale, p.shift, p.relu, plan.split,
-                               scratch.get()};
+  const sl::GatherLinearArgs a{d.images.data(), d.labels.data(), d.indices.data(), d.W.data(),
+                               p.bias ? d.b.data() : nullptr, d.x.data(), d.y.data(), d.h.data(), M, N, K, p.scale,
+                               p.shift, p.relu, plan.split, scratch.get()};
   using DirectSmem = sl::GatherDirectSmem<sl::kGatherTM, sl::kGatherTN>;
   launch<sl::GatherLinearArgs>(
       plan, order_seed,
@@ -123,28 +92,14 @@ GatherOut run_gather(const GatherProblem& p, uint64_t order_seed, Compare& ticke
       },
       [&](sl::SplitSmem& s) { sl::gather_linear_body(a, s); });
   scratch.check(tickets);
-  return {download(x), download(h), download(y)};
+  return d.out();
 }
 
 Case gather_case(int rows, int features, int out, bool bias, bool relu, bool expect_direct, uint64_t seed) {
   Case c;
-  c.name = "gather_linear " + shape(rows, features, out) + (bias ? " +bias" : "") + (relu ? " relu" : "");
-  emu_test::Timer timer;
-  Rng rng(seed);
-  GatherProblem p;
-  p.rows = rows, p.features = features, p.out = out, p.images = rows + 37, p.bias = bias, p.relu = relu;
-  p.pixels.resize(static_cast<size_t>(p.images) * features);
-  for (auto& v : p.pixels) v = static_cast<uint8_t>(rng.below(256));
-  p.labels.resize(p.images);
-  for (auto& v : p.labels) v = static_cast<uint8_t>(rng.below(10));
-  p.indices.resize(rows);
-  for (auto& v : p.indices) v = static_cast<int32_t>(rng.below(p.images));
-  const float wr = 1.f / std::sqrt(static_cast<float>(features));
-  p.W.resize(static_cast<size_t>(out) * features);
-  for (auto& v : p.W) v = rng.uniform(-wr, wr);
-  p.b.resize(out);
-  for (auto& v : p.b) v = rng.uniform(-0.5f, 0.5f);
-
+  Timer timer;
+  const GatherProblem p = gather_problem(rows, features, out, bias, relu, seed);
+  c.name = p.name();
   Compare x, y, h, same, plan;
   {  // the plan (with 16-byte aligned buffers, as DeviceBuffer's)
     DeviceBuffer<float> probe(16);
@@ -156,28 +111,11 @@ Case gather_case(int rows, int features, int out, bool bias, bool relu, bool exp
   for (int m = 0; m < rows; ++m)
     for (int k = 0; k < features; ++k) {
       const size_t e = static_cast<size_t>(m) * features + k;
-      const float pixel = static_cast<float>(p.pixels[static_cast<size_t>(p.indices[m]) * features + k]);
+      const float pixel = p.pixel(m, k);
       const float fused = std::fmaf(pixel, p.scale, p.shift), separate = pixel * p.scale + p.shift;
       std::memcmp(&r.x[e], &fused, sizeof fused) == 0 ? x.exact("x", e, r.x[e], fused) : x.exact("x", e, r.x[e], separate);
-      same.exact("x (second run)", e, again.x[e], r.x[e]);
     }
-  for (int m = 0; m < rows; ++m) {
-    y.exact("y", m, int64_t{r.y[m]}, int64_t{p.labels[p.indices[m]]});
-    same.exact("y (second run)", m, int64_t{again.y[m]}, int64_t{r.y[m]});
-  }
-  for (int m = 0; m < rows; ++m)
-    for (int n = 0; n < out; ++n) {
-      double ref = bias ? p.b[n] : 0.0, mag = bias ? std::fabs(p.b[n]) : 0.0;
-      for (int k = 0; k < features; ++k) {
-        const double t = static_cast<double>(r.x[static_cast<size_t>(m) * features + k]) * p.W[static_cast<size_t>(n) * features + k];
-        ref += t;
-        mag += std::fabs(t);
-      }
-      if (relu && ref < 0) ref = 0;
-      const size_t e = static_cast<size_t>(m) * out + n;
-      h.near("h", e, r.h[e], ref, mag, kTol);
-      same.exact("h (second run)", e, again.h[e], r.h[e]);
-    }
+  check_gather(p, r.x, r, again, kTol, y, h, same);
   for (const Compare* cmp : {&plan, &x, &y, &h, &same}) Report::fold(c, *cmp);
   c.seconds = timer.seconds();
   return c;
@@ -185,34 +123,13 @@ Case gather_case(int rows, int features, int out, bool bias, bool relu, bool exp
 
 // ---- linear_grad_sgd ---------------------------------------------------------------------------
 
-struct Sgd {
-  const char* name;
-  float lr, momentum, dampening, weight_decay;
-  bool nesterov;
-};
-
-struct SgdOut {
-  std::vector<std::vector<float>> dW, W, buf;  // after each step
-};
-
-// Steps as launch_linear_grad_sgd builds them; step s uses dy[s], x[s].
-SgdOut run_grad_sgd(int rows, int in, int out, const Sgd& o, int steps, const std::vector<float>& W0,
-                    const std::vector<std::vector<float>>& dys, const std::vector<std::vector<float>>& xs,
-                    uint64_t order_seed, Compare& tickets) {
-  DeviceBuffer<float> dy(static_cast<size_t>(rows) * out), x(static_cast<size_t>(rows) * in);
-  DeviceBuffer<float> dW(static_cast<size_t>(out) * in), W(W0.size()), buf(W0.size());  // buf starts NaN
+// The steps as launch_linear_grad_sgd builds them.
+SgdOut run_grad_sgd(const GradProblem& p, const Sgd& o, uint64_t order_seed, Compare& tickets) {
   Scratch scratch;
-  upload(W, W0);
-  const bool has_buf = o.momentum != 0.f;  // the optimizer has no momentum buffer without momentum
-  SgdOut r;
-  for (int s = 0; s < steps; ++s) {
-    upload(dy, dys[s]);
-    upload(x, xs[s]);
-    const tinynn::gpu::SgdParams sgd{o.lr, o.momentum, o.dampening, o.weight_decay, o.nesterov, s == 0};
-    float* Wm = has_buf ? buf.data() : nullptr;
-    const sl::Plan plan = sl::linear_grad_sgd_plan(rows, in, out, dy.data(), x.data(), dW.data(), W.data(), Wm);
-    if (!plan.ok) emu::fail("test: linear_grad_sgd_plan refuses %d×%d→%d", rows, in, out);
-    const sl::GradSgdArgs a{dy.data(), x.data(), dW.data(), W.data(), Wm, out, in, rows, sgd, plan.split, scratch.get()};
+  const SgdOut r = run_steps(p, o, [&](const GradStep& st) {
+    const sl::Plan plan = sl::linear_grad_sgd_plan(p.rows, p.in, p.out, st.dy, st.x, st.dW, st.W, st.buf);
+    if (!plan.ok) emu::fail("test: linear_grad_sgd_plan refuses %d×%d→%d", p.rows, p.in, p.out);
+    const sl::GradSgdArgs a{st.dy, st.x, st.dW, st.W, st.buf, p.out, p.in, p.rows, st.sgd, plan.split, scratch.get()};
     using DirectSmem = sl::GradDirectSmem<sl::kGradTO>;
     launch<sl::GradSgdArgs>(
         plan, order_seed,
@@ -220,29 +137,17 @@ SgdOut run_grad_sgd(int rows, int in, int out, const Sgd& o, int steps, const st
           emulate_launch<DirectSmem>(l, [&](DirectSmem& sm, void*) { sl::linear_grad_sgd_direct_body<sl::kGradTO>(a, sm); });
         },
         [&](sl::SplitSmem& sm) { sl::linear_grad_sgd_body(a, sm); });
-    r.dW.push_back(download(dW));
-    r.W.push_back(download(W));
-    r.buf.push_back(download(buf));
-  }
+  });
   scratch.check(tickets);
   return r;
 }
 
-// PyTorch's SGD step in float, each operation rounded (the CPU backend's order).
-float sgd_ref(float p, float g, float buf_old, float* buf_new, const Sgd& o, bool first) {
-  if (o.weight_decay != 0.f) g = g + o.weight_decay * p;
-  if (o.momentum != 0.f) {
-    const float buf = first ? g : o.momentum * buf_old + (1.f - o.dampening) * g;
-    *buf_new = buf;
-    g = o.nesterov ? g + o.momentum * buf : buf;
-  }
-  return p - o.lr * g;
-}
-
 Case grad_sgd_case(int rows, int in, int out, const Sgd& o, bool expect_direct, uint64_t seed) {
   Case c;
-  c.name = std::string("linear_grad_sgd ") + shape(rows, in, out) + " " + o.name;
-  emu_test::Timer timer;
+  Timer timer;
+  const int steps = o.momentum != 0.f ? 2 : 1;
+  const GradProblem p = grad_problem(rows, in, out, steps, seed);
+  c.name = p.name(o);
   Compare dW, W, B, same, plan;
   {
     DeviceBuffer<float> probe(16);
@@ -251,49 +156,22 @@ Case grad_sgd_case(int rows, int in, int out, const Sgd& o, bool expect_direct, 
     c.name += describe(pl);
     plan.exact("direct kernel chosen", 0, int64_t{pl.direct}, int64_t{expect_direct});
   }
-  const int steps = o.momentum != 0.f ? 2 : 1;
   if (steps == 2) c.name += ", 2 steps";
-  Rng rng(seed);
-  std::vector<float> W0(static_cast<size_t>(out) * in);
-  for (auto& v : W0) v = rng.uniform(-0.05f, 0.05f);
-  std::vector<std::vector<float>> dys(steps), xs(steps);
-  for (int s = 0; s < steps; ++s) {
-    dys[s].resize(static_cast<size_t>(rows) * out);
-    for (auto& v : dys[s]) v = rng.uniform(-1.f, 1.f) / static_cast<float>(rows);  // a mean loss's gradient
-    xs[s].resize(static_cast<size_t>(rows) * in);
-    for (auto& v : xs[s]) v = rng.uniform(-0.5f, 2.5f);
-  }
-  const SgdOut r = run_grad_sgd(rows, in, out, o, steps, W0, dys, xs, 0, same);
-  const SgdOut again = run_grad_sgd(rows, in, out, o, steps, W0, dys, xs, seed, same);
+  const SgdOut r = run_grad_sgd(p, o, 0, same), again = run_grad_sgd(p, o, seed, same);
 
-  const size_t n = W0.size();
   for (int s = 0; s < steps; ++s) {
-    const std::vector<float>& w_in = s == 0 ? W0 : r.W[s - 1];
+    const std::vector<float>& w_in = s == 0 ? p.W0 : r.W[s - 1];
     for (int i = 0; i < out; ++i)
       for (int j = 0; j < in; ++j) {
         const size_t e = static_cast<size_t>(i) * in + j;
-        double grad = 0, mgrad = 0;
-        for (int k = 0; k < rows; ++k) {
-          const double t = static_cast<double>(dys[s][static_cast<size_t>(k) * out + i]) * xs[s][static_cast<size_t>(k) * in + j];
-          grad += t;
-          mgrad += std::fabs(t);
-        }
-        dW.near("dW", e, r.dW[s][e], grad, mgrad, kTol);
+        dW.near("dW", e, r.dW[s][e], p.dW(s, i, j), kTol);
         float nb = 0;
         const float nw = sgd_ref(w_in[e], r.dW[s][e], s == 0 ? 0.f : r.buf[s - 1][e], &nb, o, s == 0);
         W.exact("W", e, r.W[s][e], nw);
         if (o.momentum != 0.f) B.exact("momentum", e, r.buf[s][e], nb);
-        same.exact("dW (second run)", e, again.dW[s][e], r.dW[s][e]);
-        same.exact("W (second run)", e, again.W[s][e], r.W[s][e]);
-        if (o.momentum != 0.f) same.exact("momentum (second run)", e, again.buf[s][e], r.buf[s][e]);
-      }
-    if (o.momentum == 0.f)  // no buffer passed: its NaN bytes must be untouched
-      for (size_t e = 0; e < n; ++e) {
-        uint32_t bits;
-        std::memcpy(&bits, &r.buf[s][e], sizeof bits);
-        B.exact("momentum buffer (not passed)", e, int64_t{bits}, int64_t{0xFFFFFFFF});
       }
   }
+  check_steps(r, again, o, B, same);
   for (const Compare* cmp : {&plan, &dW, &W, &B, &same}) Report::fold(c, *cmp);
   c.seconds = timer.seconds();
   return c;
@@ -315,20 +193,16 @@ int main() {
   report.add(gather_case(128, 1001, 20, false, true, false, ++seed));
   report.add(gather_case(100, 30, 70, true, false, false, ++seed));
 
-  const Sgd plain{"lr 0.1", 0.1f, 0.f, 0.f, 0.f, false};
-  const Sgd momentum{"lr 0.05 momentum 0.9", 0.05f, 0.9f, 0.f, 0.f, false};
-  const Sgd damped{"lr 0.05 momentum 0.9 dampening 0.1 wd 1e-2", 0.05f, 0.9f, 0.1f, 1e-2f, false};
-  const Sgd nesterov{"lr 0.05 nesterov momentum 0.9 wd 1e-3", 0.05f, 0.9f, 0.f, 1e-3f, true};
   // linear_grad_sgd: (rows, in, out, sgd, direct?). Direct: the MNIST layer at batch 64, 32 and
   // 128 (two row chunks), edge tiles and a partial chunk; split-K (in % 4 ≠ 0 or out % 4 ≠ 0):
   // 2 slices over 117 tiles, one slice, 2 slices of one tile.
-  report.add(grad_sgd_case(64, 784, 128, momentum, true, ++seed));
-  report.add(grad_sgd_case(32, 784, 128, plain, true, ++seed));
-  report.add(grad_sgd_case(128, 784, 128, nesterov, true, ++seed));
-  report.add(grad_sgd_case(33, 36, 12, damped, true, ++seed));
-  report.add(grad_sgd_case(127, 785, 129, damped, false, ++seed));
-  report.add(grad_sgd_case(33, 785, 129, plain, false, ++seed));
-  report.add(grad_sgd_case(100, 30, 10, nesterov, false, ++seed));
-  report.add(grad_sgd_case(128, 9, 3, momentum, false, ++seed));
+  report.add(grad_sgd_case(64, 784, 128, kMomentum, true, ++seed));
+  report.add(grad_sgd_case(32, 784, 128, kPlain, true, ++seed));
+  report.add(grad_sgd_case(128, 784, 128, kNesterov, true, ++seed));
+  report.add(grad_sgd_case(33, 36, 12, kDamped, true, ++seed));
+  report.add(grad_sgd_case(127, 785, 129, kDamped, false, ++seed));
+  report.add(grad_sgd_case(33, 785, 129, kPlain, false, ++seed));
+  report.add(grad_sgd_case(100, 30, 10, kNesterov, false, ++seed));
+  report.add(grad_sgd_case(128, 9, 3, kMomentum, false, ++seed));
   return report.print("linear_small_test");
 }
