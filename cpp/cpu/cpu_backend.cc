@@ -99,14 +99,7 @@ void CpuBackend::softmax_xent(const float* logits, const int32_t* labels, int ro
       st.hit[r] = xent_row(logits + r * cols, labels[r], cols, inv_rows, dlogits ? dlogits + r * cols : nullptr,
                            &st.loss[r]);
   });
-  double total = 0.0;
-  int32_t hits = 0;
-  for (int r = 0; r < rows; ++r) {
-    total += st.loss[r];
-    hits += st.hit[r];
-  }
-  *loss = static_cast<float>(total / rows);
-  if (correct) *correct += hits;
+  st.finish(rows, loss, correct);
 }
 
 void CpuBackend::sgd_update(const SgdTensor* tensors, int count, const SgdConfig& cfg,

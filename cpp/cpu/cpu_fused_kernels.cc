@@ -189,6 +189,17 @@ bool xent_row(const float* x, int label, int cols, float inv_rows, float* d, dou
   return best == label;
 }
 
+void RowStats::finish(int rows, float* mean_loss, int32_t* correct) const {
+  double total = 0.0;
+  int32_t hits = 0;
+  for (int r = 0; r < rows; ++r) {
+    total += loss[r];
+    hits += hit[r];
+  }
+  *mean_loss = static_cast<float>(total / rows);
+  if (correct) *correct += hits;
+}
+
 RowStats& row_stats(int rows) {
   thread_local RowStats stats;
   if (stats.loss.size() < static_cast<size_t>(rows)) {

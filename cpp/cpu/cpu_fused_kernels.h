@@ -38,6 +38,8 @@ bool xent_row(const float* x, int label, int cols, float inv_rows, float* d, dou
 struct RowStats {
   std::vector<double> loss;
   std::vector<int32_t> hit;
+  // *mean_loss = the mean of the first `rows` losses; *correct (if not null) += their hits.
+  void finish(int rows, float* mean_loss, int32_t* correct) const;
 };
 RowStats& row_stats(int rows);
 

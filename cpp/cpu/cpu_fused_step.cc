@@ -113,14 +113,7 @@ void CpuBackend::linear_xent_sgd_step(float* h, float* h_bias, bool relu_input, 
     }
   });
 
-  double total = 0.0;
-  int32_t hits = 0;
-  for (int r = 0; r < rows; ++r) {
-    total += st.loss[r];
-    hits += st.hit[r];
-  }
-  *loss = static_cast<float>(total / rows);
-  if (correct) *correct += hits;
+  st.finish(rows, loss, correct);
 }
 
 void CpuBackend::linear_grad_sgd(const float* dy, const float* x, int rows, int in, int out, float* dW,
