@@ -66,6 +66,38 @@ struct WorkerError {
   }
 };
 
+// What a worker settles on the JS thread: its promise, the hold on the tensors it used, and the
+// driver's running flag. settle() runs also while the env is being torn down (a worker terminated
+// or the process exiting mid-fit), when every call into JS fails and node-addon-api throws
+// Napi::Error: nobody is left to receive the result then, and an exception escaping would abort().
+class Settlement {
+ public:
+  Settlement(Napi::Env env, std::unique_ptr<BusyHold> hold, std::shared_ptr<std::atomic<bool>> running)
+      : deferred_(Napi::Promise::Deferred::New(env)), hold_(std::move(hold)), running_(std::move(running)) {}
+
+  Napi::Promise promise() const { return deferred_.Promise(); }
+
+  // Releases the tensors and the driver, then resolves or rejects through `with`(deferred).
+  template <typename With>
+  void settle(With&& with) {
+    hold_->release();
+    running_->store(false);
+    try {
+      with(deferred_);
+    } catch (const Napi::Error&) {
+    }
+  }
+
+  void reject(const Napi::Error& e) {
+    settle([&](Napi::Promise::Deferred& d) { d.Reject(e.Value()); });
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::unique_ptr<BusyHold> hold_;
+  std::shared_ptr<std::atomic<bool>> running_;
+};
+
 struct ProgressEvent {
   bool epoch_end = false;
   BatchProgress batch;
@@ -102,11 +134,9 @@ class FitWorker : public Napi::AsyncProgressQueueWorker<ProgressEvent> {
   FitWorker(Napi::Env env, std::shared_ptr<TrainingDriver> driver, FitSpec spec, Napi::Function on_progress,
             std::unique_ptr<BusyHold> hold, std::shared_ptr<std::atomic<bool>> running)
       : Napi::AsyncProgressQueueWorker<ProgressEvent>(env, "tinynn.fit"),
-        deferred_(Napi::Promise::Deferred::New(env)),
+        settlement_(env, std::move(hold), std::move(running)),
         driver_(std::move(driver)),
-        spec_(std::move(spec)),
-        hold_(std::move(hold)),
-        running_(std::move(running)) {
+        spec_(std::move(spec)) {
     if (!on_progress.IsEmpty()) on_progress_ = Napi::Persistent(on_progress);
     // When this env goes away mid-fit (worker.terminate(), or the main thread's exit), stop the
     // fit at the next step: env teardown waits for the thread-pool work in flight, and a long fit
@@ -121,7 +151,7 @@ class FitWorker : public Napi::AsyncProgressQueueWorker<ProgressEvent> {
     if (hooked_) napi_remove_env_cleanup_hook(Env(), &FitWorker::abort_on_teardown, &teardown_);
   }
 
-  Napi::Promise promise() { return deferred_.Promise(); }
+  Napi::Promise promise() const { return settlement_.promise(); }
 
   void Execute(const ExecutionProgress& progress) override {
     try {
@@ -147,7 +177,7 @@ class FitWorker : public Napi::AsyncProgressQueueWorker<ProgressEvent> {
     try {
       report(events, count);
     } catch (const Napi::Error&) {
-      driver_->abort();  // the env is going away (see OnOK): stop the fit
+      driver_->abort();  // the env is going away (see Settlement): stop the fit
     }
   }
 
@@ -167,46 +197,27 @@ class FitWorker : public Napi::AsyncProgressQueueWorker<ProgressEvent> {
     }
   }
 
-  // These run on the JS thread, also while the env is being torn down (a worker terminated or the
-  // process exiting mid-fit), when every call into JS fails and node-addon-api throws Napi::Error:
-  // nobody is left to receive the result then, and an exception escaping here would abort().
   void OnOK() override {
-    hold_->release();
-    running_->store(false);
-    try {
-      settle();
-    } catch (const Napi::Error&) {
-    }
+    settlement_.settle([&](Napi::Promise::Deferred& d) {
+      Napi::Env env = Env();
+      if (!callback_error_.IsEmpty()) {
+        d.Reject(callback_error_.Value());
+      } else if (error_.kind != WorkerError::None) {
+        d.Reject(error_.to_js(env));
+      } else {
+        Napi::Array out = Napi::Array::New(env, history_.size());
+        for (size_t i = 0; i < history_.size(); ++i) out.Set(i, epoch_to_js(env, history_[i]));
+        d.Resolve(out);
+      }
+    });
   }
 
-  void OnError(const Napi::Error& e) override {
-    hold_->release();
-    running_->store(false);
-    try {
-      deferred_.Reject(e.Value());
-    } catch (const Napi::Error&) {
-    }
-  }
+  void OnError(const Napi::Error& e) override { settlement_.reject(e); }
 
  private:
-  void settle() {
-    Napi::Env env = Env();
-    if (!callback_error_.IsEmpty()) {
-      deferred_.Reject(callback_error_.Value());
-    } else if (error_.kind != WorkerError::None) {
-      deferred_.Reject(error_.to_js(env));
-    } else {
-      Napi::Array out = Napi::Array::New(env, history_.size());
-      for (size_t i = 0; i < history_.size(); ++i) out.Set(i, epoch_to_js(env, history_[i]));
-      deferred_.Resolve(out);
-    }
-  }
-
-  Napi::Promise::Deferred deferred_;
+  Settlement settlement_;
   std::shared_ptr<TrainingDriver> driver_;
   FitSpec spec_;
-  std::unique_ptr<BusyHold> hold_;
-  std::shared_ptr<std::atomic<bool>> running_;
   Napi::FunctionReference on_progress_;
   Napi::ObjectReference callback_error_;
   std::vector<EpochRecord> history_;
@@ -225,16 +236,14 @@ class EvaluateWorker : public Napi::AsyncWorker {
   EvaluateWorker(Napi::Env env, std::shared_ptr<TrainingDriver> driver, DriverDataset data, int batch, float scale,
                  float shift, std::unique_ptr<BusyHold> hold, std::shared_ptr<std::atomic<bool>> running)
       : Napi::AsyncWorker(env, "tinynn.evaluate"),
-        deferred_(Napi::Promise::Deferred::New(env)),
+        settlement_(env, std::move(hold), std::move(running)),
         driver_(std::move(driver)),
         data_(std::move(data)),
         batch_(batch),
         scale_(scale),
-        shift_(shift),
-        hold_(std::move(hold)),
-        running_(std::move(running)) {}
+        shift_(shift) {}
 
-  Napi::Promise promise() { return deferred_.Promise(); }
+  Napi::Promise promise() const { return settlement_.promise(); }
 
   void Execute() override {
     try {
@@ -244,41 +253,28 @@ class EvaluateWorker : public Napi::AsyncWorker {
     }
   }
 
-  // As FitWorker's: no exception may escape while the env is being torn down.
   void OnOK() override {
-    hold_->release();
-    running_->store(false);
-    try {
+    settlement_.settle([&](Napi::Promise::Deferred& d) {
       Napi::Env env = Env();
       if (error_.kind != WorkerError::None) {
-        deferred_.Reject(error_.to_js(env));
+        d.Reject(error_.to_js(env));
         return;
       }
       Napi::Object o = Napi::Object::New(env);
       o.Set("loss", result_.loss);
       o.Set("accuracy", result_.accuracy);
-      deferred_.Resolve(o);
-    } catch (const Napi::Error&) {
-    }
+      d.Resolve(o);
+    });
   }
 
-  void OnError(const Napi::Error& e) override {
-    hold_->release();
-    running_->store(false);
-    try {
-      deferred_.Reject(e.Value());
-    } catch (const Napi::Error&) {
-    }
-  }
+  void OnError(const Napi::Error& e) override { settlement_.reject(e); }
 
  private:
-  Napi::Promise::Deferred deferred_;
+  Settlement settlement_;
   std::shared_ptr<TrainingDriver> driver_;
   DriverDataset data_;
   int batch_;
   float scale_, shift_;
-  std::unique_ptr<BusyHold> hold_;
-  std::shared_ptr<std::atomic<bool>> running_;
   EvalResult result_;
   WorkerError error_;
 };
