@@ -275,9 +275,9 @@ void TrainingDriver::enqueue_chunk(Workspace& ws, const FitSpec& spec, const Epo
   if (!rec) {
     const DriverDataset data = spec.train;
     const float scale = spec.scale, shift = spec.shift;
-    rec = backend_->record([this, &ws, data, first, count, B, n, scale, shift] {
+    rec = backend_->record([this, &ws, data, plan, first, count, scale, shift] {
       for (int s = first; s < first + count; ++s) {
-        enqueue_step(ws, data, s * B, std::min(B, n - s * B), s, scale, shift, false);
+        enqueue_step(ws, data, s * plan.batch, plan.rows(s), s, scale, shift, false);
       }
     });
   }
