@@ -75,7 +75,7 @@ bool launch_linear_grad_sgd(cudaStream_t stream, const GemmScratch& scratch, con
 
 // The same two ops for batches of 129..1024 rows on sm_90+: split-K over the blocks of a thread
 // block cluster (cuda/kernels_linear_cluster.cuh). False, launching nothing, where they do not
-// apply (other batch sizes, no clusters, shapes not multiples of 4, unaligned pointers).
+// apply (other batch sizes, no clusters, empty shapes or ones not multiples of 4, unaligned pointers).
 bool launch_gather_linear_cluster(cudaStream_t stream, const uint8_t* images, const uint8_t* labels,
                                   int features, const int32_t* indices, int rows, float scale, float shift,
                                   const float* W, int out, const GemmEpilogue& epilogue, float* x, int32_t* y,

@@ -60,7 +60,7 @@ bool launch_gather_linear_cluster(cudaStream_t stream, const uint8_t* images, co
                                   int features, const int32_t* indices, int rows, float scale, float shift,
                                   const float* W, int out, const GemmEpilogue& epilogue, float* x, int32_t* y,
                                   float* h) {
-  if (features % 4 != 0 || out % 4 != 0 || !aligned(images, 4) || !aligned(W, 16) || !aligned(x, 16) ||
+  if (features <= 0 || out <= 0 || features % 4 != 0 || out % 4 != 0 || !aligned(images, 4) || !aligned(W, 16) || !aligned(x, 16) ||
       !aligned(h, 16) || (epilogue.bias && !aligned(epilogue.bias, 16)) || !suits(rows))
     return false;
   const GatherLinearArgs a{images, labels, indices, W, epilogue.bias, x, y, h, rows, out, features, scale, shift,
@@ -71,7 +71,7 @@ bool launch_gather_linear_cluster(cudaStream_t stream, const uint8_t* images, co
 
 bool launch_linear_grad_sgd_cluster(cudaStream_t stream, const float* dy, const float* x, int rows, int in,
                                     int out, float* dW, float* W, float* W_momentum, const SgdParams& sgd) {
-  if (in % 4 != 0 || out % 4 != 0 || !aligned(dy, 16) || !aligned(x, 16) || !aligned(dW, 16) || !aligned(W, 16) ||
+  if (in <= 0 || out <= 0 || in % 4 != 0 || out % 4 != 0 || !aligned(dy, 16) || !aligned(x, 16) || !aligned(dW, 16) || !aligned(W, 16) ||
       (W_momentum && !aligned(W_momentum, 16)) || !suits(rows))
     return false;
   const GradSgdClusterArgs a{dy, x, dW, W, W_momentum, out, in, rows, sgd, geometry(out, in, rows, 1)};
