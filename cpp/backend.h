@@ -1,7 +1,9 @@
-// The Backend interface: everything the tensor ops and the training driver need from a device.
-// All pointers are device pointers of the backend they are passed to. Work may be asynchronous
-// (CUDA enqueues on the backend's stream); download() and synchronize() wait for all of it, a
-// Marker for the part before it.
+// The Backend interface: the device primitives that tensor ops and training steps are composed
+// of. No method names a model or a layer: whole training steps are StepExecutors
+// (cpp/step_executor.h), composed from these primitives or fused by a backend for the plans it
+// supports. All pointers are device pointers of the backend they are passed to. Work may be
+// asynchronous (CUDA enqueues on the backend's stream); download() and synchronize() wait for all
+// of it, a Marker for the part before it.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -21,13 +23,51 @@ struct Device {
   bool operator!=(const Device& o) const { return !(*this == o); }
 };
 
-// Applied after C = alpha·op(A)·op(B) + beta·C: C[m][n] += bias[n], then max(0, ·) when relu.
+// Element-wise activations, as a layer's (or a GEMM epilogue's) output function.
+enum class Activation { None, Relu, LeakyRelu, Sigmoid, Tanh, Gelu };
+
+// Applied after C = alpha·op(A)·op(B) + beta·C: C[m][n] += bias[n], then the activation
+// (LeakyRelu's negative slope: `slope`).
 struct GemmEpilogue {
   const float* bias = nullptr;  // [N] or null
-  bool relu = false;
+  Activation activation = Activation::None;
+  float slope = 0.01f;
 };
 
-// PyTorch's torch.optim.SGD semantics.
+// y = f(x). Parameters a, b: LeakyRelu slope a; Pow exponent a; Clamp to [a, b]; Affine a·x + b
+// (a number operand: x + s is Affine(1, s), x·s is Affine(s, 0)). Gelu is the exact erf form.
+enum class UnaryOp { Neg, Exp, Log, Sqrt, Abs, Relu, LeakyRelu, Sigmoid, Tanh, Gelu, Pow, Clamp, Affine };
+
+// out = f(a, b). Comparisons give 1.0 or 0.0. The *Grad ops are activation backwards:
+// a is the upstream gradient dy, b what the forward saved (the output y for Relu, LeakyRelu
+// (slope `param`), Sigmoid, Tanh; the input x for Gelu); out = dy·f'(·).
+enum class BinaryOp {
+  Add, Sub, Mul, Div, Pow, Maximum, Minimum, Eq, Gt, Lt,
+  ReluGrad, LeakyReluGrad, SigmoidGrad, TanhGrad, GeluGrad
+};
+
+// Broadcasting of a binary op: out is contiguous with `shape`; a and b are read at
+// Σ index[d]·stride[d] (stride 0 along a broadcast dimension).
+constexpr int kMaxRank = 6;
+struct Broadcast {
+  int rank = 0;
+  int64_t shape[kMaxRank] = {};
+  int64_t a_stride[kMaxRank] = {};
+  int64_t b_stride[kMaxRank] = {};
+  int64_t numel() const {
+    int64_t n = 1;
+    for (int d = 0; d < rank; ++d) n *= shape[d];
+    return n;
+  }
+};
+
+// A reduction of x viewed as [outer, len, inner] along its middle axis → out [outer, inner].
+enum class ReduceOp { Sum, Mean, Max, Min };
+
+// Optimizers: one multi-tensor update per step with a config variant.
+enum class OptimizerKind { Sgd };
+
+// torch.optim.SGD's settings.
 struct SgdConfig {
   float lr = 0.01f;
   float momentum = 0.0f;
@@ -36,12 +76,19 @@ struct SgdConfig {
   bool nesterov = false;
 };
 
-// One parameter for sgd_update: param -= lr·direction(grad, momentum_buf). momentum_buf is
-// null when momentum == 0.
-struct SgdTensor {
+struct OptimizerConfig {
+  OptimizerKind kind = OptimizerKind::Sgd;
+  SgdConfig sgd;
+  // Optimizer state tensors each parameter needs (SGD: its momentum buffer when momentum != 0).
+  int state_count() const { return sgd.momentum != 0.f ? 1 : 0; }
+};
+
+// One parameter of an optimizer update: param is stepped with grad, reading and writing its state
+// buffers (each of n floats; SGD: state[0] = the momentum buffer, null without momentum).
+struct ParamUpdate {
   float* param = nullptr;
   const float* grad = nullptr;
-  float* momentum_buf = nullptr;
+  float* state[2] = {nullptr, nullptr};
   size_t n = 0;
 };
 
@@ -62,6 +109,16 @@ class Marker {
   // after it. Device faults of that work surface here.
   virtual void wait() = 0;
 };
+
+// How a queue forked for a driver computes (Backend::fork).
+struct QueueOptions {
+  // CUDA: cuBLAS may use TF32 tensor cores for fp32 GEMMs (~1e-3 relative). Ignored on the CPU.
+  bool tf32 = false;
+};
+
+struct StepPlan;
+struct FusionOptions;
+class StepExecutor;
 
 class Backend {
  public:
@@ -89,7 +146,7 @@ class Backend {
 
   // A backend on the same device with a queue of its own (CUDA: its own stream and cuBLAS
   // handle), for a driver on a worker thread. Memory is shared with this backend.
-  virtual std::unique_ptr<Backend> fork() = 0;
+  virtual std::unique_ptr<Backend> fork(const QueueOptions& options) = 0;
   // Captures the backend calls that `enqueue` makes on this backend WITHOUT running them (CUDA:
   // stream capture into a graph; CPU: keeps the function); replay() runs them, as often as asked.
   // Pointers and sizes are frozen at capture: replays see new contents of the same buffers.
@@ -100,94 +157,52 @@ class Backend {
   virtual void gemm(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int lda,
                     const float* B, int ldb, float beta, float* C, int ldc,
                     const GemmEpilogue& epilogue) = 0;
-  // y[rows, cols] += bias[cols], then ReLU when relu (bias may be null).
-  virtual void bias_relu(float* y, const float* bias, int rows, int cols, bool relu) = 0;
-  // dx = y > 0 ? dy : 0 over n elements (dx may alias dy).
-  virtual void relu_backward(const float* dy, const float* y, float* dx, size_t n) = 0;
-  // y += x over n elements (gradient accumulation).
-  virtual void add(float* y, const float* x, size_t n) = 0;
-  // db[cols] = Σ_rows dy (accumulate: db += Σ_rows dy).
-  virtual void bias_grad(const float* dy, int rows, int cols, float* db, bool accumulate) = 0;
+  // y[i] = op(x[i]) over n elements (y may alias x).
+  virtual void unary(UnaryOp op, const float* x, float* y, size_t n, float a, float b) = 0;
+  // out = op(a, b) with broadcasting (out may alias a or b when that operand is not broadcast).
+  virtual void binary(BinaryOp op, const float* a, const float* b, float* out, const Broadcast& shape,
+                      float param) = 0;
+  // out[o, i] = op over k of x[o, k, i] (accumulate: out += it). Sums run in k order whatever the
+  // threading, so results are reproducible. len 0: Sum/Mean give 0, Max/Min give ∓infinity.
+  virtual void reduce(ReduceOp op, const float* x, float* out, int64_t outer, int64_t len, int64_t inner,
+                      bool accumulate) = 0;
+  // out[o, i] = the first k where x[o, k, i] is largest (NaN counts as largest).
+  virtual void argmax(const float* x, int64_t outer, int64_t len, int64_t inner, int32_t* out) = 0;
+  // out[r, :] = softmax(x[r, :]) or, when log, log_softmax (the row maximum subtracted first).
+  virtual void softmax(const float* x, int rows, int cols, float* out, bool log) = 0;
   // Mean softmax cross-entropy over rows: *loss = mean_r(logsumexp(x_r) - x_r[label_r]);
   // dlogits (if not null) = (softmax(x) - onehot(label)) / rows; correct (if not null) += number
-  // of rows whose argmax equals the label. Labels must be in [0, cols).
+  // of rows whose argmax equals the label. A label outside [0, cols) makes the loss NaN (callers
+  // validate labels; the kernels stay in bounds regardless).
   virtual void softmax_xent(const float* logits, const int32_t* labels, int rows, int cols,
                             float* loss, float* dlogits, int32_t* correct) = 0;
-  // One SGD step over all tensors. first_step: momentum buffers are initialised to the
-  // (weight-decayed) gradient, as PyTorch does on its first step.
-  virtual void sgd_update(const SgdTensor* tensors, int count, const SgdConfig& config,
-                          bool first_step) = 0;
-  // probs[r, :] = softmax(x[r, :]) (stable: the row maximum is subtracted first).
-  virtual void softmax(const float* x, int rows, int cols, float* probs) = 0;
-  // out[r] = first index of the maximum of x[r, :].
-  virtual void argmax(const float* x, int rows, int cols, int32_t* out) = 0;
+  // Mean squared error over n elements: *loss = mean((pred - target)²); dpred (if not null) =
+  // 2·(pred - target)/n.
+  virtual void mse(const float* pred, const float* target, size_t n, float* loss, float* dpred) = 0;
+  // One optimizer step over all tensors in one call. step: this update's 1-based count for these
+  // parameters (SGD: step 1 initialises the momentum buffers to the gradient, as PyTorch does).
+  virtual void optimizer_update(const ParamUpdate* params, int count, const OptimizerConfig& config,
+                                int64_t step) = 0;
+  // dst[r, :] = src[indices[r], :] (float rows of `cols`).
+  virtual void gather_rows(const float* src, int cols, const int32_t* indices, int rows, float* dst) = 0;
   // x[r, :] = images[indices[r], :]·scale + shift (u8 → f32); y[r] = labels[indices[r]].
   virtual void gather_batch(const uint8_t* images, const uint8_t* labels, int features,
                             const int32_t* indices, int rows, float scale, float shift, float* x,
                             int32_t* y) = 0;
 
-  // The tail of a training step in one call: the last Linear layer with softmax cross-entropy,
-  // forward and backward. h [rows, in] is that layer's input. When h_bias is given, h holds the
-  // previous layer's pre-activation and is first updated in place to act(h + h_bias) (act = ReLU
-  // when relu_input): that layer's epilogue rides along. Then
-  //   logits [rows, out] = h·Wᵀ + b;  *loss, dlogits [rows, out], *correct: as softmax_xent
-  //   dW [out, in] = dlogitsᵀ·h;  db [out] = Σ_rows dlogits                (both overwritten)
-  //   dh [rows, in] = dlogits·W, zeroed where h <= 0 when relu_input       (skipped when null)
-  //   dh_bias [in] = Σ_rows dh: the previous layer's bias gradient         (skipped when null)
-  // logits and dlogits are required. This default runs the separate ops; CUDA fuses all of it
-  // into one kernel when W fits in shared memory.
-  virtual void linear_xent_step(float* h, const float* h_bias, bool relu_input, const float* W,
-                                const float* b, const int32_t* labels, int rows, int in, int out,
-                                float* logits, float* dlogits, float* loss, int32_t* correct,
-                                float* dW, float* db, float* dh, float* dh_bias) {
-    if (h_bias) bias_relu(h, h_bias, rows, in, relu_input);
-    gemm(false, true, rows, out, in, 1.f, h, in, W, in, 0.f, logits, out, GemmEpilogue{b, false});
-    softmax_xent(logits, labels, rows, out, loss, dlogits, correct);
-    gemm(true, false, out, in, rows, 1.f, dlogits, out, h, in, 0.f, dW, in, GemmEpilogue{});
-    bias_grad(dlogits, rows, out, db, false);
-    if (!dh) return;
-    gemm(false, false, rows, in, out, 1.f, dlogits, out, W, in, 0.f, dh, in, GemmEpilogue{});
-    if (relu_input) relu_backward(dh, h, dh, static_cast<size_t>(rows) * in);
-    if (dh_bias) bias_grad(dh, rows, in, dh_bias, false);
-  }
-
-  // linear_xent_step, then one SGD step (sgd_update's semantics) of the parameters whose complete
-  // gradients it has just computed and that nothing later in a training step reads: W with dW, b
-  // with db, and h_bias with dh_bias when both are given. *_momentum: the momentum buffers (null
-  // when config.momentum == 0). CUDA applies the updates in the fused kernel's final reduction.
-  virtual void linear_xent_sgd_step(float* h, float* h_bias, bool relu_input, float* W, float* b,
-                                    const int32_t* labels, int rows, int in, int out, float* logits,
-                                    float* dlogits, float* loss, int32_t* correct, float* dW, float* db,
-                                    float* dh, float* dh_bias, float* W_momentum, float* b_momentum,
-                                    float* h_bias_momentum, const SgdConfig& config, bool first_step) {
-    linear_xent_step(h, h_bias, relu_input, W, b, labels, rows, in, out, logits, dlogits, loss, correct,
-                     dW, db, dh, dh_bias);
-    const SgdTensor params[3] = {{W, dW, W_momentum, static_cast<size_t>(out) * in},
-                                 {b, db, b_momentum, static_cast<size_t>(out)},
-                                 {h_bias, dh_bias, h_bias_momentum, static_cast<size_t>(in)}};
-    sgd_update(params, h_bias && dh && dh_bias ? 3 : 2, config, first_step);
-  }
-
-  // The batch gather and the first Linear layer in one call: x [rows, features] and y [rows] as
-  // gather_batch, then h [rows, out] = x·Wᵀ (W [out, features]) followed by the epilogue (bias,
-  // ReLU; empty when they ride in a later call such as linear_xent_step's h_bias).
-  virtual void gather_linear(const uint8_t* images, const uint8_t* labels, int features,
-                             const int32_t* indices, int rows, float scale, float shift,
-                             const float* W, int out, const GemmEpilogue& epilogue, float* x,
-                             int32_t* y, float* h) {
-    gather_batch(images, labels, features, indices, rows, scale, shift, x, y);
-    gemm(false, true, rows, out, features, 1.f, x, features, W, features, 0.f, h, out, epilogue);
-  }
-
-  // A Linear layer's weight gradient and its SGD step in one call: dW [out, in] = dyᵀ·x
-  // (dy [rows, out], x [rows, in]; dW overwritten), then sgd_update of W with dW (W_momentum null
-  // when config.momentum == 0). For the layer whose W nothing later in the step reads.
-  virtual void linear_grad_sgd(const float* dy, const float* x, int rows, int in, int out, float* dW,
-                               float* W, float* W_momentum, const SgdConfig& config, bool first_step) {
-    gemm(true, false, out, in, rows, 1.f, dy, out, x, in, 0.f, dW, in, GemmEpilogue{});
-    const SgdTensor param{W, dW, W_momentum, static_cast<size_t>(out) * in};
-    sgd_update(&param, 1, config, first_step);
-  }
+  // The backend's fused executor for `plan`, or null when it has none for it (the driver then
+  // runs the composed reference). Default: none.
+  virtual std::unique_ptr<StepExecutor> fused_executor(const StepPlan& plan, const FusionOptions& options);
 };
+
+// The Broadcast of two shapes (numpy rules), as given with their ranks; throws RangeError when
+// they do not broadcast.
+Broadcast broadcast_shapes(const int64_t* a, int a_rank, const int64_t* b, int b_rank);
+// Both operands contiguous with out's shape: the flat fast path.
+bool is_elementwise(const Broadcast& shape);
+// n elements, both operands contiguous.
+Broadcast elementwise_shape(int64_t n);
+// a [rows, cols] with b [cols] repeated over the rows (a bias).
+Broadcast row_broadcast(int64_t rows, int64_t cols);
 
 }  // namespace tinynn

@@ -21,5 +21,9 @@ struct RuntimeError : std::runtime_error {
 struct OutOfMemory : RuntimeError {
   using RuntimeError::RuntimeError;
 };
+// A fit stopped by abort() at a step boundary → JS AbortError.
+struct Aborted : std::runtime_error {
+  Aborted() : std::runtime_error("training was aborted") {}
+};
 
 }  // namespace tinynn

@@ -24,30 +24,32 @@ double seconds_since(Clock::time_point t0) {
 // Everything a step touches besides the parameters, sized for one batch size.
 struct TrainingDriver::Workspace {
   int batch = 0;
-  DeviceBuffer<float> x;                    // [B, F] gathered inputs
-  DeviceBuffer<int32_t> y;                  // [B] labels
-  std::vector<DeviceBuffer<float>> acts;    // acts[l]: [B, out_l]; the last holds the logits
-  std::vector<DeviceBuffer<float>> grads;   // grads[l]: dLoss/dacts[l]
-  std::vector<DeviceBuffer<float>> dw, db;  // per layer
-  DeviceBuffer<int32_t> order;              // [capacity] sample order of the epoch
-  DeviceBuffer<float> step_loss;            // [steps] mean loss of each step
-  DeviceBuffer<int32_t> correct;            // [1] correct predictions so far this epoch
-  std::vector<int32_t> host_order;          // evaluate's staging for `order`
-  std::vector<SgdTensor> sgd_params;        // the hidden layers' SGD list of a step (3+ layers)
+  DeviceBuffer<float> x;                      // [B, F] gathered inputs
+  DeviceBuffer<int32_t> y;                    // [B] labels
+  std::vector<DeviceBuffer<float>> acts;      // acts[l]: [B, out_l]; the last holds the logits
+  std::vector<DeviceBuffer<float>> pres;      // pre-activations of Gelu layers (empty for others)
+  std::vector<DeviceBuffer<float>> grads;     // grads[l]: dLoss/d(pre-activation l)
+  std::vector<DeviceBuffer<float>> dw, db;    // per layer
+  DeviceBuffer<int32_t> order;                // [capacity] sample order of the epoch
+  DeviceBuffer<float> step_loss;              // [steps] mean loss of each step
+  DeviceBuffer<int32_t> correct;              // [1] correct predictions so far this epoch
+  std::vector<int32_t> host_order;            // evaluate's staging for `order`
+  StepTensors tensors;                        // the pointers above and the parameters', for the executor
   // Captured step sequences, keyed by (images, labels, samples, first step, steps, scale, shift).
   std::map<std::tuple<const void*, const void*, int, int, int, float, float>, std::unique_ptr<Recording>> recordings;
 };
 
-TrainingDriver::TrainingDriver(Backend& device_backend, DriverModel model)
-    : backend_(device_backend.fork()), model_(std::move(model)) {
-  if (model_.layers.empty()) throw RangeError("the model has no Linear layers");
-  for (size_t l = 1; l < model_.layers.size(); ++l) {
-    if (model_.layers[l].in != model_.layers[l - 1].out) {
-      throw RangeError("layer " + std::to_string(l) + " expects " + std::to_string(model_.layers[l].in) +
-                       " inputs but the layer before it gives " + std::to_string(model_.layers[l - 1].out));
-    }
-  }
-  if (model_.layers.back().relu) throw RangeError("the last Linear layer must give logits, not ReLU outputs");
+namespace {
+
+float* floats(const std::shared_ptr<Storage>& s) { return s ? static_cast<float*>(s->data()) : nullptr; }
+
+}  // namespace
+
+TrainingDriver::TrainingDriver(Backend& device_backend, DriverModel model, const FusionOptions& fusion,
+                               const QueueOptions& queue)
+    : backend_(device_backend.fork(queue)), model_(std::move(model)) {
+  if (model_.layers.size() != model_.plan.layers.size()) throw RangeError("the plan and the parameters differ in layers");
+  executor_ = make_executor(*backend_, model_.plan, fusion);
 }
 
 TrainingDriver::~TrainingDriver() {
@@ -59,21 +61,61 @@ TrainingDriver::~TrainingDriver() {
   workspaces_.clear();
 }
 
+int64_t TrainingDriver::read_steps() const {
+  const int32_t* steps = static_cast<const int32_t*>(model_.steps->data());
+  const size_t count = model_.steps->bytes() / sizeof(int32_t);
+  for (size_t i = 1; i < count; ++i) {
+    if (steps[i] != steps[0]) {
+      throw RangeError("the parameters have taken different numbers of optimizer steps (" + std::to_string(steps[0]) +
+                       " and " + std::to_string(steps[i]) + "); the trainer steps them all together");
+    }
+  }
+  return count ? steps[0] : 0;
+}
+
+void TrainingDriver::write_steps() const {
+  int32_t* steps = static_cast<int32_t*>(model_.steps->data());
+  const size_t count = model_.steps->bytes() / sizeof(int32_t);
+  for (size_t i = 0; i < count; ++i) steps[i] = static_cast<int32_t>(std::min<int64_t>(steps_taken_, INT32_MAX));
+}
+
 TrainingDriver::Workspace& TrainingDriver::workspace(int batch, int rows) {
   auto& slot = workspaces_[batch];
   if (!slot) {
     auto ws = std::make_unique<Workspace>();
     Backend& be = *backend_;
+    const StepPlan& plan = model_.plan;
     ws->batch = batch;
-    ws->x = DeviceBuffer<float>(be, static_cast<size_t>(batch) * model_.layers.front().in);
+    ws->x = DeviceBuffer<float>(be, static_cast<size_t>(batch) * plan.layers.front().in);
     ws->y = DeviceBuffer<int32_t>(be, batch);
-    for (const DriverLayer& layer : model_.layers) {
+    for (const LayerPlan& layer : plan.layers) {
       ws->acts.emplace_back(be, static_cast<size_t>(batch) * layer.out);
+      ws->pres.emplace_back(be, layer.activation == Activation::Gelu ? static_cast<size_t>(batch) * layer.out : 0);
       ws->grads.emplace_back(be, static_cast<size_t>(batch) * layer.out);
       ws->dw.emplace_back(be, static_cast<size_t>(layer.out) * layer.in);
       ws->db.emplace_back(be, layer.out);
     }
     ws->correct = DeviceBuffer<int32_t>(be, 1);
+    StepTensors& t = ws->tensors;
+    t.x = ws->x.get();
+    t.y = ws->y.get();
+    t.correct = ws->correct.get();
+    for (size_t l = 0; l < plan.layers.size(); ++l) {
+      const DriverLayer& p = model_.layers[l];
+      LayerTensors lt;
+      lt.weight = floats(p.weight);
+      lt.bias = floats(p.bias);
+      for (int k = 0; k < 2; ++k) {
+        lt.weight_state[k] = floats(p.weight_state[k]);
+        lt.bias_state[k] = floats(p.bias_state[k]);
+      }
+      lt.act = ws->acts[l].get();
+      lt.pre = plan.layers[l].activation == Activation::Gelu ? ws->pres[l].get() : nullptr;
+      lt.grad = ws->grads[l].get();
+      lt.dweight = ws->dw[l].get();
+      lt.dbias = ws->db[l].get();
+      t.layers.push_back(lt);
+    }
     slot = std::move(ws);
   }
   Workspace& ws = *slot;
@@ -86,88 +128,19 @@ TrainingDriver::Workspace& TrainingDriver::workspace(int batch, int rows) {
   return ws;
 }
 
-void TrainingDriver::enqueue_forward(Workspace& ws, int rows) {
-  Backend& be = *backend_;
-  const float* input = ws.x.get();
-  for (size_t l = 0; l < model_.layers.size(); ++l) {
-    const DriverLayer& layer = model_.layers[l];
-    // acts[l] [rows, out] = act(input [rows, in] · Wᵀ + b)
-    be.gemm(false, true, rows, layer.out, layer.in, 1.f, input, layer.in, static_cast<const float*>(layer.weight->data()),
-            layer.in, 0.f, ws.acts[l].get(), layer.out,
-            GemmEpilogue{static_cast<const float*>(layer.bias->data()), layer.relu});
-    input = ws.acts[l].get();
-  }
-}
-
-void TrainingDriver::enqueue_step(Workspace& ws, const DriverDataset& data, int first, int rows, int step,
-                                  float scale, float shift, bool first_sgd_step) {
-  Backend& be = *backend_;
-  const size_t L = model_.layers.size();
-  auto weight = [&](size_t l) { return static_cast<float*>(model_.layers[l].weight->data()); };
-  auto bias = [&](size_t l) { return static_cast<float*>(model_.layers[l].bias->data()); };
-  // Momentum buffers: W of layer l at 2l, its bias at 2l + 1 (null when momentum is 0).
-  auto momentum = [&](size_t i) { return model_.momentum[i] ? static_cast<float*>(model_.momentum[i]->data()) : nullptr; };
-  const uint8_t* images = static_cast<const uint8_t*>(data.images->data());
-  const uint8_t* labels = static_cast<const uint8_t*>(data.labels->data());
-  const int32_t* order = ws.order.get() + first;
-
-  // Forward. The batch gather rides with the first layer's GEMM; the last hidden layer's bias and
-  // ReLU ride in the head call.
-  if (L == 1) {
-    be.gather_batch(images, labels, data.features, order, rows, scale, shift, ws.x.get(), ws.y.get());
-  }
-  const float* input = ws.x.get();
-  for (size_t l = 0; l + 1 < L; ++l) {
-    const DriverLayer& layer = model_.layers[l];
-    const GemmEpilogue epilogue = l + 2 == L ? GemmEpilogue{} : GemmEpilogue{bias(l), layer.relu};
-    if (l == 0) {
-      be.gather_linear(images, labels, data.features, order, rows, scale, shift, weight(0), layer.out, epilogue,
-                       ws.x.get(), ws.y.get(), ws.acts[0].get());
-    } else {
-      be.gemm(false, true, rows, layer.out, layer.in, 1.f, input, layer.in, weight(l), layer.in, 0.f,
-              ws.acts[l].get(), layer.out, epilogue);
-    }
-    input = ws.acts[l].get();
-  }
-  // The head: last Linear + softmax cross-entropy, its backward, the hidden layer's dh and db, and
-  // the SGD step of the head's W and b and of the hidden layer's bias (nothing later reads them).
-  const DriverLayer& last = model_.layers[L - 1];
-  const DriverLayer* hidden = L >= 2 ? &model_.layers[L - 2] : nullptr;
-  be.linear_xent_sgd_step(L >= 2 ? ws.acts[L - 2].get() : ws.x.get(), hidden ? bias(L - 2) : nullptr,
-                          hidden && hidden->relu, weight(L - 1), bias(L - 1), ws.y.get(), rows, last.in, last.out,
-                          ws.acts[L - 1].get(), ws.grads[L - 1].get(), ws.step_loss.get() + step, ws.correct.get(),
-                          ws.dw[L - 1].get(), ws.db[L - 1].get(), hidden ? ws.grads[L - 2].get() : nullptr,
-                          hidden ? ws.db[L - 2].get() : nullptr, momentum(2 * (L - 1)), momentum(2 * (L - 1) + 1),
-                          hidden ? momentum(2 * (L - 2) + 1) : nullptr, model_.sgd, first_sgd_step);
-  // Backward through the hidden layers: grads[l] holds dLoss/dacts[l], already through its ReLU.
-  // The first layer's dW comes with its SGD step; the other hidden layers' W (read by the
-  // backward pass) and the biases the head did not update step together at the end.
-  std::vector<SgdTensor>& params = ws.sgd_params;  // capacity kept: nothing allocated per step
-  params.clear();
-  for (size_t l = L - 1; l-- > 0;) {
-    const DriverLayer& layer = model_.layers[l];
-    if (l + 2 != L) {
-      be.bias_grad(ws.grads[l].get(), rows, layer.out, ws.db[l].get(), false);
-      params.push_back({bias(l), ws.db[l].get(), momentum(2 * l + 1), static_cast<size_t>(layer.out)});
-    }
-    if (l == 0) {  // the input needs no gradient
-      be.linear_grad_sgd(ws.grads[0].get(), ws.x.get(), rows, layer.in, layer.out, ws.dw[0].get(), weight(0),
-                         momentum(0), model_.sgd, first_sgd_step);
-      break;
-    }
-    // dW [out, in] = gradsᵀ [out, rows] · input [rows, in]
-    be.gemm(true, false, layer.out, layer.in, rows, 1.f, ws.grads[l].get(), layer.out, ws.acts[l - 1].get(), layer.in,
-            0.f, ws.dw[l].get(), layer.in, GemmEpilogue{});
-    params.push_back({weight(l), ws.dw[l].get(), momentum(2 * l), static_cast<size_t>(layer.out) * layer.in});
-    // grads[l-1] [rows, in] = grads[l] [rows, out] · W [out, in], then through layer l-1's ReLU
-    be.gemm(false, false, rows, layer.in, layer.out, 1.f, ws.grads[l].get(), layer.out, weight(l), layer.in, 0.f,
-            ws.grads[l - 1].get(), layer.in, GemmEpilogue{});
-    if (model_.layers[l - 1].relu) {
-      be.relu_backward(ws.grads[l - 1].get(), ws.acts[l - 1].get(), ws.grads[l - 1].get(),
-                       static_cast<size_t>(rows) * layer.in);
-    }
-  }
-  if (!params.empty()) be.sgd_update(params.data(), static_cast<int>(params.size()), model_.sgd, first_sgd_step);
+void TrainingDriver::enqueue_step(Workspace& ws, const DriverDataset& data, int first, int rows, int step, float scale,
+                                  float shift, int64_t optimizer_step) {
+  StepBatch batch;
+  batch.images = static_cast<const uint8_t*>(data.images->data());
+  batch.labels = static_cast<const uint8_t*>(data.labels->data());
+  batch.features = data.features;
+  batch.order = ws.order.get() + first;
+  batch.rows = rows;
+  batch.scale = scale;
+  batch.shift = shift;
+  batch.loss = ws.step_loss.get() + step;
+  batch.optimizer_step = optimizer_step;
+  executor_->train_step(ws.tensors, batch);
 }
 
 // The shape shared by every epoch of one fit.
@@ -200,12 +173,12 @@ constexpr double kProgressInterval = 0.1;  // seconds between progress reports, 
 }  // namespace
 
 std::vector<EpochRecord> TrainingDriver::fit(const FitSpec& spec, const FitCallbacks& callbacks) {
-  abort_.store(false);
   const int n = spec.train.n, B = spec.batch_size;
-  if (spec.train.features != model_.layers.front().in) {
+  if (spec.train.features != model_.plan.layers.front().in) {
     throw RangeError("the dataset has " + std::to_string(spec.train.features) + " features per sample but the model's " +
-                     "first Linear layer expects " + std::to_string(model_.layers.front().in));
+                     "first Linear layer expects " + std::to_string(model_.plan.layers.front().in));
   }
+  steps_taken_ = read_steps();
   const int full_steps = n / B, tail = n % B;
   EpochPlan plan;
   plan.n = n;
@@ -240,8 +213,10 @@ std::vector<EpochRecord> TrainingDriver::fit(const FitSpec& spec, const FitCallb
       backend_->synchronize();
     } catch (...) {
     }
+    write_steps();
     throw;
   }
+  write_steps();
   return history;
 }
 
@@ -261,13 +236,12 @@ void TrainingDriver::prepare_order(const FitSpec& spec, int epoch) {
 
 void TrainingDriver::enqueue_chunk(Workspace& ws, const FitSpec& spec, const EpochPlan& plan, int first, int count) {
   const int B = plan.batch, n = plan.n;
-  if (!model_.momentum_initialized) {
-    // PyTorch's first momentum step differs (buffer = gradient). The chunk holding it runs
-    // uncaptured, so captured chunks keep the same boundaries (and recordings) in every epoch.
+  if (steps_taken_ == 0) {
+    // The optimizer's first step differs (SGD: momentum buffer = gradient). The chunk holding it
+    // runs uncaptured, so captured chunks keep the same boundaries (and recordings) in every epoch.
     for (int s = first; s < first + count; ++s) {
-      enqueue_step(ws, spec.train, s * B, plan.rows(s), s, spec.scale, spec.shift, s == first);
+      enqueue_step(ws, spec.train, s * B, plan.rows(s), s, spec.scale, spec.shift, ++steps_taken_);
     }
-    model_.momentum_initialized = true;
     return;
   }
   auto key = std::make_tuple(spec.train.images->data(), spec.train.labels->data(), n, first, count, spec.scale, spec.shift);
@@ -275,13 +249,17 @@ void TrainingDriver::enqueue_chunk(Workspace& ws, const FitSpec& spec, const Epo
   if (!rec) {
     const DriverDataset data = spec.train;
     const float scale = spec.scale, shift = spec.shift;
-    rec = backend_->record([this, &ws, data, plan, first, count, scale, shift] {
+    // The step numbers are frozen into the recording. SGD's update depends only on whether the
+    // step is the first, which never happens in a recording.
+    const int64_t step0 = steps_taken_ + 1;
+    rec = backend_->record([this, &ws, data, plan, first, count, scale, shift, step0] {
       for (int s = first; s < first + count; ++s) {
-        enqueue_step(ws, data, s * plan.batch, plan.rows(s), s, scale, shift, false);
+        enqueue_step(ws, data, s * plan.batch, plan.rows(s), s, scale, shift, step0 + (s - first));
       }
     });
   }
   rec->replay();
+  steps_taken_ += count;
 }
 
 // One epoch, pipelined: chunk c+1 is enqueued before the host waits for chunk c and reads back its
@@ -366,28 +344,32 @@ EpochRecord TrainingDriver::run_epoch(Workspace& ws, const FitSpec& spec, const 
 }
 
 EvalResult TrainingDriver::evaluate(const DriverDataset& data, int batch_size, float scale, float shift) {
-  if (data.features != model_.layers.front().in) {
+  if (data.features != model_.plan.layers.front().in) {
     throw RangeError("the dataset has " + std::to_string(data.features) + " features per sample but the model's " +
-                     "first Linear layer expects " + std::to_string(model_.layers.front().in));
+                     "first Linear layer expects " + std::to_string(model_.plan.layers.front().in));
   }
   return evaluate_with(workspace(batch_size, data.n), data, batch_size, scale, shift);
 }
 
 EvalResult TrainingDriver::evaluate_with(Workspace& ws, const DriverDataset& data, int B, float scale, float shift) {
   Backend& be = *backend_;
-  const int n = data.n, L = static_cast<int>(model_.layers.size());
+  const int n = data.n;
   const int steps = (n + B - 1) / B;
   ws.host_order.resize(n);
   for (int i = 0; i < n; ++i) ws.host_order[i] = i;
   be.upload(ws.order.get(), ws.host_order.data(), sizeof(int32_t) * n);
   be.zero(ws.correct.get(), sizeof(int32_t));
   for (int s = 0; s < steps; ++s) {
-    const int rows = std::min(B, n - s * B);
-    be.gather_batch(static_cast<const uint8_t*>(data.images->data()), static_cast<const uint8_t*>(data.labels->data()),
-                    data.features, ws.order.get() + s * B, rows, scale, shift, ws.x.get(), ws.y.get());
-    enqueue_forward(ws, rows);
-    be.softmax_xent(ws.acts[L - 1].get(), ws.y.get(), rows, model_.layers.back().out, ws.step_loss.get() + s, nullptr,
-                    ws.correct.get());
+    StepBatch batch;
+    batch.images = static_cast<const uint8_t*>(data.images->data());
+    batch.labels = static_cast<const uint8_t*>(data.labels->data());
+    batch.features = data.features;
+    batch.order = ws.order.get() + s * B;
+    batch.rows = std::min(B, n - s * B);
+    batch.scale = scale;
+    batch.shift = shift;
+    batch.loss = ws.step_loss.get() + s;
+    executor_->eval_step(ws.tensors, batch);
   }
   std::vector<float> losses(steps);
   be.download(losses.data(), ws.step_loss.get(), sizeof(float) * steps);

@@ -1,5 +1,5 @@
-// The fused training driver: whole SGD steps of a Linear(+ReLU) stack with softmax cross-entropy,
-// run natively through the Backend interface (the same kernels as the eager ops). On CUDA the
+// The training driver: whole epochs of a step plan run natively on a worker thread, each step by
+// the plan's StepExecutor (fused or composed; the same primitives as the eager ops). On CUDA the
 // steps between two progress reports are captured once and replayed as a graph, and the next
 // chunk is always queued before the host waits for the previous one's losses.
 #pragma once
@@ -14,24 +14,26 @@
 
 #include "cpp/backend.h"
 #include "cpp/device_buffer.h"
+#include "cpp/errors.h"
+#include "cpp/step_executor.h"
 #include "cpp/tensor.h"
 
 namespace tinynn {
 
+// One Linear layer's parameters and their optimizer state (OptimizerConfig::state_count() each).
 struct DriverLayer {
   std::shared_ptr<Storage> weight;  // [out, in]
   std::shared_ptr<Storage> bias;    // [out]
-  int in = 0;
-  int out = 0;
-  bool relu = false;
+  std::shared_ptr<Storage> weight_state[2];
+  std::shared_ptr<Storage> bias_state[2];
 };
 
 struct DriverModel {
+  StepPlan plan;
   std::vector<DriverLayer> layers;
-  // One per parameter in the order W0, b0, W1, b1, …; null when momentum is 0.
-  std::vector<std::shared_ptr<Storage>> momentum;
-  SgdConfig sgd;
-  bool momentum_initialized = false;
+  // Host int32 [2·layers]: the optimizer steps each parameter (W0, b0, W1, …) has taken. The
+  // driver starts from them and writes them back when a fit ends; they must be equal.
+  std::shared_ptr<Storage> steps;
 };
 
 struct DriverDataset {
@@ -87,22 +89,21 @@ struct EvalResult {
   double accuracy = 0;
 };
 
-// Thrown when abort() stops a fit at a step boundary (once the work already queued has finished).
-struct Aborted : std::runtime_error {
-  Aborted() : std::runtime_error("training was aborted") {}
-};
-
 class TrainingDriver {
  public:
   // `device_backend` is the backend the model lives on; the driver forks its own queue from it.
-  TrainingDriver(Backend& device_backend, DriverModel model);
+  TrainingDriver(Backend& device_backend, DriverModel model, const FusionOptions& fusion, const QueueOptions& queue);
   ~TrainingDriver();
 
   // Runs on the calling (worker) thread until done, aborted (throws Aborted) or failed.
   std::vector<EpochRecord> fit(const FitSpec& spec, const FitCallbacks& callbacks);
   EvalResult evaluate(const DriverDataset& data, int batch_size, float scale, float shift);
+  // Called on the JS thread before a fit is queued, so that an abort() arriving before the
+  // worker starts is kept.
+  void clear_abort() { abort_.store(false); }
   void abort() { abort_.store(true); }
-  bool momentum_initialized() const { return model_.momentum_initialized; }
+  // "fused" or "composed": which executor runs the steps.
+  const char* executor_name() const { return executor_->name(); }
 
  private:
   struct Workspace;
@@ -110,19 +111,23 @@ class TrainingDriver {
   Workspace& workspace(int batch_size, int max_rows_in_dataset);
   // Enqueues one training step over rows [first, first+rows) of the permutation.
   void enqueue_step(Workspace& ws, const DriverDataset& data, int first, int rows, int step, float scale,
-                    float shift, bool first_sgd_step);
-  // Enqueues steps [first, first+count) of an epoch: uncaptured for the chunk that holds the first
-  // momentum step, else as a recording (captured on first use, then replayed).
+                    float shift, int64_t optimizer_step);
+  // Enqueues steps [first, first+count) of an epoch: uncaptured for the chunk that holds the
+  // optimizer's first step, else as a recording (captured on first use, then replayed).
   void enqueue_chunk(Workspace& ws, const FitSpec& spec, const EpochPlan& plan, int first, int count);
   EpochRecord run_epoch(Workspace& ws, const FitSpec& spec, const EpochPlan& plan, const FitCallbacks& callbacks,
                         int epoch, std::vector<float>& losses);
   // Computes epoch `epoch`'s sample order on the host and uploads it to next_order_.
   void prepare_order(const FitSpec& spec, int epoch);
-  void enqueue_forward(Workspace& ws, int rows);
+  // Reads the parameters' common step count from model_.steps / writes steps_taken_ back.
+  int64_t read_steps() const;
+  void write_steps() const;
   EvalResult evaluate_with(Workspace& ws, const DriverDataset& data, int batch_size, float scale, float shift);
 
   std::unique_ptr<Backend> backend_;
   DriverModel model_;
+  std::unique_ptr<StepExecutor> executor_;
+  int64_t steps_taken_ = 0;  // optimizer steps of the parameters, during a fit
   std::map<int, std::unique_ptr<Workspace>> workspaces_;
   // The next epoch's sample order, prepared while the current epoch runs (so neither the host's
   // shuffle nor its upload leaves the device idle); each epoch starts with an in-stream copy of

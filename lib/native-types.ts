@@ -28,7 +28,9 @@ export interface NativeTensorClass {
   zeros(shape: number[], dtype: DTypeName, device: string): NativeTensor;
 }
 
-export interface NativeSgdOptions {
+/** An optimizer's settings as the native side takes them. */
+export interface NativeOptimizerOptions {
+  kind: 'sgd';
   lr: number;
   momentum: number;
   dampening: number;
@@ -64,41 +66,28 @@ export interface NativeOps {
   /** Mean softmax cross-entropy of logits [B, C] against int32 labels [B]. */
   softmaxCrossEntropy(logits: NativeTensor, labels: NativeTensor, wantGrad: boolean):
     { loss: number; correct: number; dlogits: NativeTensor | null };
-  /**
-   * The fused tail of a training step: h ← act(h + hBias) in place when hBias is given, then the
-   * last Linear layer, softmax cross-entropy and its backward (see Backend::linear_xent_step).
-   */
-  linearXentStep(h: NativeTensor, hBias: NativeTensor | null, reluInput: boolean, w: NativeTensor, b: NativeTensor,
-                 labels: NativeTensor, wantDh: boolean): {
-    loss: number; correct: number; logits: NativeTensor; dlogits: NativeTensor; dw: NativeTensor; db: NativeTensor;
-    dh: NativeTensor | null; dhBias: NativeTensor | null;
-  };
-  /**
-   * linearXentStep followed by one SGD step, in place, of w (with dw), b (with db) and, when wantDh
-   * and hBias are given, of hBias (with dhBias) (see Backend::linear_xent_sgd_step).
-   * momentumBuffers: [w, b, hBias] buffers, entries null when momentum is 0.
-   */
-  linearXentSgdStep(h: NativeTensor, hBias: NativeTensor | null, reluInput: boolean, w: NativeTensor, b: NativeTensor,
-                    labels: NativeTensor, wantDh: boolean, momentumBuffers: (NativeTensor | null)[],
-                    options: NativeSgdOptions, firstStep: boolean): {
-    loss: number; correct: number; logits: NativeTensor; dlogits: NativeTensor; dw: NativeTensor; db: NativeTensor;
-    dh: NativeTensor | null; dhBias: NativeTensor | null;
-  };
-  /**
-   * The batch gather and the first Linear layer in one call: x and y as gatherBatch, then
-   * h [B, out] = act(x·wᵀ + b) (w: [out, F]; b null for none; ReLU when relu).
-   */
-  gatherLinear(images: NativeTensor, labels: NativeTensor, indices: Int32Array, scale: number, shift: number,
-               w: NativeTensor, b: NativeTensor | null, relu: boolean): { x: NativeTensor; y: NativeTensor; h: NativeTensor };
-  /** dw [out, in] = dyᵀ·x (dy: [B, out], x: [B, in]), returned, then one SGD step of w in place. */
-  linearGradSgd(dy: NativeTensor, x: NativeTensor, w: NativeTensor, momentumBuffer: NativeTensor | null,
-                options: NativeSgdOptions, firstStep: boolean): NativeTensor;
   softmax(x: NativeTensor): NativeTensor;
+  /** log_softmax over each row of x [B, C]. */
+  logSoftmax(x: NativeTensor): NativeTensor;
   /** int32 [B]: the first index of each row's maximum. */
   argmax(x: NativeTensor): NativeTensor;
-  /** One SGD step (PyTorch semantics) over all params; momentumBuffers[i] null when momentum is 0. */
-  sgdStep(params: NativeTensor[], grads: NativeTensor[], momentumBuffers: (NativeTensor | null)[],
-          options: NativeSgdOptions, firstStep: boolean): void;
+  /** y = op(x) (float32; a, b: the op's parameters, see cpp/backend.h UnaryOp). */
+  unary(x: NativeTensor, op: NativeUnaryOp, a: number, b: number): NativeTensor;
+  /** op(a, b) with broadcasting (see cpp/backend.h BinaryOp; param: LeakyReluGrad's slope). */
+  binary(a: NativeTensor, b: NativeTensor, op: NativeBinaryOp, param: number): NativeTensor;
+  /** The reduction of x along dim (every element when dim is null). */
+  reduce(x: NativeTensor, op: 'sum' | 'mean' | 'max' | 'min', dim: number | null, keepdim: boolean): NativeTensor;
+  /** Mean squared error; dpred = 2·(pred - target)/n when wantGrad. */
+  mse(pred: NativeTensor, target: NativeTensor, wantGrad: boolean): { loss: number; dpred: NativeTensor | null };
+  /** src [N, C] rows picked by indices → [B, C]. */
+  gatherRows(src: NativeTensor, indices: Int32Array): NativeTensor;
+  /**
+   * One optimizer update of params (PyTorch semantics). states[i]: param i's state tensors (SGD: its
+   * momentum buffer when momentum != 0, else none); steps: the optimizer's int32 cpu step counts,
+   * params[i] counting at steps[indices[i]] (advanced by this call).
+   */
+  optimizerStep(params: NativeTensor[], grads: NativeTensor[], states: NativeTensor[][], options: NativeOptimizerOptions,
+                steps: NativeTensor, indices: number[]): void;
   /** x [B, F] = images[indices]·scale + shift as float32, y [B] = labels[indices] as int32. */
   gatherBatch(images: NativeTensor, labels: NativeTensor, indices: Int32Array, scale: number,
               shift: number): { x: NativeTensor; y: NativeTensor };
@@ -106,18 +95,35 @@ export interface NativeOps {
   permutation(n: number, seed: number, epoch: number): Int32Array;
 }
 
+export type NativeUnaryOp = 'neg' | 'exp' | 'log' | 'sqrt' | 'abs' | 'relu' | 'leakyRelu' | 'sigmoid' | 'tanh' | 'gelu' |
+  'pow' | 'clamp' | 'affine';
+export type NativeBinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum' | 'eq' | 'gt' | 'lt' |
+  'reluGrad' | 'leakyReluGrad' | 'sigmoidGrad' | 'tanhGrad' | 'geluGrad';
+export type NativeActivation = 'none' | 'relu' | 'leakyRelu' | 'sigmoid' | 'tanh' | 'gelu';
+
 export interface NativeLayer {
   weight: NativeTensor;
   bias: NativeTensor;
-  relu: boolean;
+  activation: NativeActivation;
+  /** LeakyRelu's negative slope. */
+  slope: number;
+  /** The optimizer's state tensors of weight and bias (NativeOps.optimizerStep's states). */
+  weightState: NativeTensor[];
+  biasState: NativeTensor[];
 }
 
 export interface NativeDriverOptions {
   layers: NativeLayer[];
-  /** One per parameter in the order W0, b0, W1, b1, …; null entries when momentum is 0. */
-  momentumBuffers: (NativeTensor | null)[];
-  sgd: NativeSgdOptions;
-  momentumInitialized: boolean;
+  loss: 'crossEntropy';
+  optimizer: NativeOptimizerOptions;
+  /** int32 cpu [2·layers]: the optimizer steps of W0, b0, W1, …; the driver advances them. */
+  steps: NativeTensor;
+  /** Use the backend's fused executor when it has one for the plan. */
+  fusion: boolean;
+  /** CUDA sm_90+: cluster split-K kernels for the first layer at batches 129..1024. */
+  cudaClusterLayer1: boolean;
+  /** CUDA: TF32 tensor cores for fp32 GEMMs. */
+  tf32: boolean;
 }
 
 export interface NativeFitOptions {
@@ -164,7 +170,8 @@ export interface NativeDriver {
     Promise<{ loss: number; accuracy: number }>;
   /** Stops a running fit at the next step boundary; the promise rejects with an AbortError. */
   abort(): void;
-  readonly momentumInitialized: boolean;
+  /** Which executor runs the steps. */
+  readonly executor: 'fused' | 'composed';
 }
 
 /** Measurements of the machine itself (bench/, GEMM tests). */

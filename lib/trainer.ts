@@ -1,10 +1,10 @@
 // Trainer: fits an nn.Sequential of Linear/ReLU layers with CrossEntropyLoss and SGD through the
-// native fused driver, off the JavaScript thread.
+// native training driver, off the JavaScript thread.
 import type { Dataset } from './data/dataset';
 import { deviceData } from './data/device-data';
 import { describe } from './device';
 import { native } from './native';
-import type { NativeDriver, NativeLayer, NativeProgress } from './native-types';
+import type { NativeDriver, NativeDriverOptions, NativeLayer, NativeProgress } from './native-types';
 import { CrossEntropyLoss } from './nn/loss';
 import { Linear } from './nn/linear';
 import { ReLU } from './nn/relu';
@@ -12,11 +12,24 @@ import { Sequential } from './nn/sequential';
 import { SGD } from './optim/sgd';
 import { defaultGenerator } from './random';
 
-/** What a Trainer trains with. */
+/** What a Trainer trains with, and how. */
 export interface TrainerOptions {
   /** Required by fit(); evaluate() needs none. */
   optimizer?: SGD;
   loss: CrossEntropyLoss;
+  /**
+   * 'auto' (default): the backend's fused executor runs each step when it has one for the model,
+   * else the composed one; 'none': always the composed executor, one primitive at a time (the
+   * reference the fused one is tested against).
+   */
+  fusion?: 'auto' | 'none';
+  /** CUDA: let cuBLAS use TF32 tensor cores for fp32 GEMMs (faster, ~1e-3 relative). Default false. */
+  tf32?: boolean;
+  /**
+   * CUDA on sm_90+ (H100/H200), experimental: the first layer's GEMMs at batches of 129..1024 as
+   * tinynn's thread-block-cluster kernels instead of cuBLAS. Default false.
+   */
+  cudaClusterLayer1?: boolean;
 }
 
 /** Progress inside an epoch, delivered to onBatchEnd (throttled to about 10 a second). */
@@ -50,6 +63,8 @@ export interface EpochRecord {
 /** What fit() resolves to. */
 export interface History {
   epochs: EpochRecord[];
+  /** Which executor ran the steps: the backend's 'fused' one or the 'composed' reference. */
+  executor: 'fused' | 'composed';
 }
 
 /** Options for {@link Trainer.fit}. */
@@ -86,6 +101,7 @@ export class Trainer {
   readonly model: Sequential;
   readonly optimizer: SGD | null;
   readonly loss: CrossEntropyLoss;
+  private readonly execution: Pick<NativeDriverOptions, 'fusion' | 'tf32' | 'cudaClusterLayer1'>;
   private driver: NativeDriver | null = null;
   private driverKey: unknown[] = [];
 
@@ -96,6 +112,14 @@ export class Trainer {
       throw new TypeError(`Trainer options.optimizer must be an optim.SGD, got ${describe(options.optimizer)}`);
     }
     if (!(options.loss instanceof CrossEntropyLoss)) throw new TypeError(`Trainer options.loss must be an nn.CrossEntropyLoss, got ${describe(options.loss)}`);
+    const fusion = options.fusion ?? 'auto';
+    if (fusion !== 'auto' && fusion !== 'none') throw new TypeError(`Trainer options.fusion must be 'auto' or 'none', got ${describe(fusion)}`);
+    const flag = (name: 'tf32' | 'cudaClusterLayer1'): boolean => {
+      const v = options[name] ?? false;
+      if (typeof v !== 'boolean') throw new TypeError(`Trainer options.${name} must be a boolean, got ${describe(v)}`);
+      return v;
+    };
+    this.execution = { fusion: fusion === 'auto', tf32: flag('tf32'), cudaClusterLayer1: flag('cudaClusterLayer1') };
     this.model = model;
     this.optimizer = options.optimizer ?? null;
     this.loss = options.loss;
@@ -107,6 +131,8 @@ export class Trainer {
     const opts = checkFitOptions(dataset, options);
     const optimizer = this.optimizer;
     if (!optimizer) throw new TypeError('Trainer.fit needs options.optimizer (an optim.SGD) given to the Trainer');
+    this.checkClasses(dataset, 'dataset');
+    if (opts.validation) this.checkClasses(opts.validation, 'fit validation');
     if (opts.signal?.aborted) throw abortError();
     const device = this.model.device;
     const train = deviceData(dataset, device);
@@ -130,20 +156,20 @@ export class Trainer {
         seed: opts.seed, dropLast: opts.dropLast, scale: dataset.scale, shift: dataset.shift, validation,
         progressEvery: Math.max(1, Math.min(100, Math.floor(stepsPerEpoch / 20))),
       }, onProgress);
-      return { epochs: epochs.map(epochRecord) };
+      return { epochs: epochs.map(epochRecord), executor: driver.executor };
     } catch (err) {
       if ((err as { code?: string }).code === 'ABORT_ERR') throw abortError();
       throw err;
     } finally {
       opts.signal?.removeEventListener('abort', onAbort);
       runningDrivers.delete(driver);
-      optimizer.momentumInitialized.fill(driver.momentumInitialized);
     }
   }
 
   /** Mean loss and accuracy of the model over `dataset`, computed natively off the JS thread. */
   async evaluate(dataset: Dataset, options: { batchSize?: number } = {}): Promise<Evaluation> {
     checkDataset(dataset, 'dataset');
+    this.checkClasses(dataset, 'dataset');
     const batchSize = options.batchSize ?? 1000;
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be an integer >= 1, got ${describe(batchSize)}`);
     const data = deviceData(dataset, this.model.device);
@@ -164,30 +190,39 @@ export class Trainer {
       }
     });
     if (out.length === 0) throw new TypeError('Trainer: the model has no Linear layer');
-    const params = new Set(this.model.parameters());
+    const params = this.model.parameters();
     const opt = this.optimizer;
-    if (opt && (opt.params.length !== params.size || opt.params.some((p) => !params.has(p)))) {
-      throw new TypeError("Trainer: the optimizer must hold exactly the model's parameters");
+    if (opt && (opt.params.length !== params.length || opt.params.some((p, i) => p !== params[i]))) {
+      throw new TypeError("Trainer: the optimizer must hold exactly the model's parameters, in model.parameters() order");
     }
     return out;
   }
 
-  // The native driver for the current parameters, buffers and options (rebuilt when any changes).
+  // Labels index the last layer's outputs: a dataset with more classes than the model has outputs
+  // cannot be trained or evaluated (the native side trusts this check).
+  private checkClasses(dataset: Dataset, what: string): void {
+    const layers = this.layers();
+    const outputs = layers[layers.length - 1].linear.outFeatures;
+    if (dataset.numClasses > outputs) {
+      throw new RangeError(`${what} has ${dataset.numClasses} classes but the model's last Linear layer gives ${outputs} outputs`);
+    }
+  }
+
+  // The native driver for the current parameters, optimizer state and options (rebuilt when any changes).
   private nativeDriver(): NativeDriver {
-    const layers: NativeLayer[] = this.layers().map(({ linear, relu }) => ({
-      weight: linear.weight.native, bias: (linear.bias as Linear['weight']).native, relu,
-    }));
     const opt = this.optimizer;
-    const sgd = opt ? { ...opt.options } : { lr: 0, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false };
-    const optIndex = opt ? this.model.parameters().map((p) => opt.params.indexOf(p)) : [];
-    const momentum = sgd.momentum !== 0;
-    const momentumBuffers = this.model.parameters().map((_, k) => (opt && momentum ? opt.buffer(optIndex[k]) : null));
-    const key = [...layers.flatMap((l) => [l.weight, l.bias, l.relu]), ...momentumBuffers, JSON.stringify(sgd)];
-    if (!this.driver || key.length !== this.driverKey.length || key.some((k, i) => k !== this.driverKey[i])) {
-      this.driver = new native.Driver({
-        layers, momentumBuffers, sgd,
-        momentumInitialized: opt !== null && momentum && optIndex.every((i) => opt.momentumInitialized[i]),
-      });
+    const optimizer = opt ? opt.nativeOptions() : { kind: 'sgd' as const, lr: 0, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false };
+    let k = 0;
+    const state = (): NativeDriverOptions['layers'][number]['weightState'] => (opt ? opt.state(k++) : []);
+    const layers: NativeLayer[] = this.layers().map(({ linear, relu }) => ({
+      weight: linear.weight.native, bias: (linear.bias as Linear['weight']).native,
+      activation: relu ? 'relu' : 'none', slope: 0.01, weightState: state(), biasState: state(),
+    }));
+    const steps = opt ? opt.steps : native.Tensor.zeros([2 * layers.length], 'int32', 'cpu');
+    const key = [...layers.flatMap((l) => [l.weight, l.bias, l.activation, ...l.weightState, ...l.biasState]), steps,
+      JSON.stringify(optimizer), JSON.stringify(this.execution)];
+    if (!this.driver || key.length !== this.driverKey.length || key.some((x, i) => x !== this.driverKey[i])) {
+      this.driver = new native.Driver({ layers, loss: 'crossEntropy', optimizer, steps, ...this.execution });
       this.driverKey = key;
     }
     return this.driver;

@@ -1,4 +1,4 @@
-// NativeDriver: the fused training driver as a JS object. fit() and evaluate() run on a worker
+// NativeDriver: the training driver as a JS object. fit() and evaluate() run on a worker
 // thread and return Promises; progress arrives on the JS thread.
 #pragma once
 #include <napi.h>
@@ -7,6 +7,7 @@
 #include <memory>
 #include <vector>
 
+#include "cpp/binding/settlement.h"
 #include "cpp/training_driver.h"
 
 namespace tinynn::binding {
@@ -20,11 +21,12 @@ class DriverWrap : public Napi::ObjectWrap<DriverWrap> {
   Napi::Value fit(const Napi::CallbackInfo& info);
   Napi::Value evaluate(const Napi::CallbackInfo& info);
   Napi::Value abort(const Napi::CallbackInfo& info);
-  Napi::Value momentum_initialized(const Napi::CallbackInfo& info);
+  Napi::Value executor(const Napi::CallbackInfo& info);
+  std::unique_ptr<BusyHold> hold(std::vector<std::shared_ptr<Storage>> extra) const;
 
   std::shared_ptr<TrainingDriver> driver_;
-  int output_classes_ = 0;
-  std::vector<std::shared_ptr<Storage>> params_;  // W0, b0, …, then the momentum buffers
+  Device device_;
+  std::vector<std::shared_ptr<Storage>> held_;  // parameters, optimizer state and step counts
   std::shared_ptr<std::atomic<bool>> running_ = std::make_shared<std::atomic<bool>>(false);
 };
 

@@ -1,16 +1,19 @@
-// The N-API boundary for errors: every entry point runs its body through guard(), which turns the
-// native core's exceptions into the matching JS error class. Nothing escapes as a C++ exception.
+// The N-API boundary for errors, the one place where native exceptions become JS errors: every
+// entry point runs its body through guard(), and the async workers convert the exception they
+// caught on their thread with make_js_error() on the JS thread. Nothing escapes as a C++ exception.
 #pragma once
 #include <napi.h>
 
 #include <exception>
-#include <new>
 
 #include "cpp/errors.h"
 
 namespace tinynn::binding {
 
-Napi::Error make_js_error(Napi::Env env, const std::exception& e);
+// TypeError / RangeError → the JS classes; Aborted → an Error named AbortError (code ABORT_ERR);
+// OutOfMemory and std::bad_alloc → an Error with code ERR_TINYNN_OUT_OF_MEMORY; anything else →
+// Error with its message.
+Napi::Error make_js_error(Napi::Env env, std::exception_ptr error);
 
 template <typename Fn>
 auto guard(Napi::Env env, Fn&& fn) -> decltype(fn()) {
@@ -19,10 +22,8 @@ auto guard(Napi::Env env, Fn&& fn) -> decltype(fn()) {
     return fn();
   } catch (const Napi::Error&) {
     throw;  // already a JS error; node-addon-api rethrows it into JS
-  } catch (const std::exception& e) {
-    throw make_js_error(env, e);
   } catch (...) {
-    throw Napi::Error::New(env, "tinynn: unknown native error");
+    throw make_js_error(env, std::current_exception());
   }
   return Result();
 }

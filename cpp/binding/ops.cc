@@ -4,10 +4,10 @@
 #include <vector>
 
 #include "cpp/binding/args.h"
-#include "cpp/binding/fused_ops.h"
 #include "cpp/binding/js_errors.h"
+#include "cpp/binding/math_ops.h"
 #include "cpp/binding/op_args.h"
-#include "cpp/binding/sgd_options.h"
+#include "cpp/binding/optimizer_options.h"
 #include "cpp/binding/tensor_wrap.h"
 #include "cpp/devices.h"
 #include "cpp/errors.h"
@@ -65,7 +65,7 @@ Napi::Value linear(const Napi::CallbackInfo& info) {
     }
     TensorData y = make_tensor(x.backend(), {B, out}, DType::F32);
     x.backend().gemm(false, true, B, out, in, 1.f, x.ptr<float>(), in, w.ptr<float>(), in, 0.f, y.ptr<float>(), out,
-                     GemmEpilogue{bias, relu});
+                     GemmEpilogue{bias, relu ? Activation::Relu : Activation::None});
     return TensorWrap::wrap(env, std::move(y));
   });
 }
@@ -94,7 +94,7 @@ Napi::Value linear_backward(const Napi::CallbackInfo& info) {
       TensorData& db = read_tensor(info[4], "bias.grad", DType::F32, 1);
       require_same_device(x, "input", db, "bias.grad");
       if (dim(db, 0) != out) shape_error("linearBackward: bias.grad", "[" + std::to_string(out) + "]", db);
-      be.bias_grad(dy.ptr<float>(), B, out, db.ptr<float>(), accumulate);
+      be.reduce(ReduceOp::Sum, dy.ptr<float>(), db.ptr<float>(), 1, B, out, accumulate);
     }
     if (!want_dx) return env.Null();
     // dx [B,in] = dy [B,out] · W [out,in]
@@ -114,7 +114,8 @@ Napi::Value add_in_place(const Napi::CallbackInfo& info) {
     if (y.dtype != DType::F32 || x.dtype != DType::F32) throw TypeError("addInPlace expects float32 tensors");
     require_same_device(y, "y", x, "x");
     if (y.shape != x.shape) shape_error("addInPlace: x", shape_string(y.shape), x);
-    y.backend().add(y.ptr<float>(), x.ptr<float>(), y.numel());
+    y.backend().binary(BinaryOp::Add, y.ptr<float>(), x.ptr<float>(), y.ptr<float>(),
+                       elementwise_shape(static_cast<int64_t>(y.numel())), 0.f);
   });
   return env.Undefined();
 }
@@ -126,8 +127,7 @@ Napi::Value relu(const Napi::CallbackInfo& info) {
     TensorData& x = read_tensor(info[0], "input");
     if (x.dtype != DType::F32) throw TypeError(std::string("relu expects a float32 tensor, got ") + dtype_name(x.dtype));
     TensorData y = make_tensor(x.backend(), x.shape, DType::F32);
-    x.backend().copy(y.storage->data(), x.storage->data(), x.numel() * sizeof(float));
-    x.backend().bias_relu(y.ptr<float>(), nullptr, 1, static_cast<int>(x.numel()), true);
+    x.backend().unary(UnaryOp::Relu, x.ptr<float>(), y.ptr<float>(), x.numel(), 0.f, 0.f);
     return TensorWrap::wrap(env, std::move(y));
   });
 }
@@ -141,7 +141,8 @@ Napi::Value relu_backward(const Napi::CallbackInfo& info) {
     require_same_device(dy, "grad_output", y, "output");
     if (dy.shape != y.shape) shape_error("reluBackward: grad_output", shape_string(y.shape), dy);
     TensorData dx = make_tensor(y.backend(), y.shape, DType::F32);
-    y.backend().relu_backward(dy.ptr<float>(), y.ptr<float>(), dx.ptr<float>(), y.numel());
+    y.backend().binary(BinaryOp::ReluGrad, dy.ptr<float>(), y.ptr<float>(), dx.ptr<float>(),
+                       elementwise_shape(static_cast<int64_t>(y.numel())), 0.f);
     return TensorWrap::wrap(env, std::move(dx));
   });
 }
@@ -154,7 +155,7 @@ Napi::Value bias_grad(const Napi::CallbackInfo& info) {
     bool accumulate = read_bool(info[2], "accumulate");
     require_same_device(dy, "grad_output", db, "bias.grad");
     if (dim(db, 0) != dim(dy, 1)) shape_error("biasGrad: bias.grad", "[" + std::to_string(dim(dy, 1)) + "]", db);
-    dy.backend().bias_grad(dy.ptr<float>(), dim(dy, 0), dim(dy, 1), db.ptr<float>(), accumulate);
+    dy.backend().reduce(ReduceOp::Sum, dy.ptr<float>(), db.ptr<float>(), 1, dim(dy, 0), dim(dy, 1), accumulate);
   });
   return env.Undefined();
 }
@@ -188,7 +189,7 @@ Napi::Value softmax(const Napi::CallbackInfo& info) {
   return guard(env, [&]() -> Napi::Value {
     TensorData& x = read_tensor(info[0], "input", DType::F32, 2);
     TensorData probs = make_tensor(x.backend(), x.shape, DType::F32);
-    x.backend().softmax(x.ptr<float>(), dim(x, 0), dim(x, 1), probs.ptr<float>());
+    x.backend().softmax(x.ptr<float>(), dim(x, 0), dim(x, 1), probs.ptr<float>(), false);
     return TensorWrap::wrap(env, std::move(probs));
   });
 }
@@ -198,25 +199,32 @@ Napi::Value argmax(const Napi::CallbackInfo& info) {
   return guard(env, [&]() -> Napi::Value {
     TensorData& x = read_tensor(info[0], "input", DType::F32, 2);
     TensorData out = make_tensor(x.backend(), {x.shape[0]}, DType::I32);
-    x.backend().argmax(x.ptr<float>(), dim(x, 0), dim(x, 1), out.ptr<int32_t>());
+    x.backend().argmax(x.ptr<float>(), dim(x, 0), dim(x, 1), 1, out.ptr<int32_t>());
     return TensorWrap::wrap(env, std::move(out));
   });
 }
 
-// sgdStep(params, grads, momentumBuffers, options, firstStep).
-Napi::Value sgd_step(const Napi::CallbackInfo& info) {
+// optimizerStep(params, grads, states, options, steps, indices): one update of the params that
+// have gradients. states[i]: param i's state tensors (OptimizerConfig::state_count()); steps: the
+// optimizer's host int32 step counts, params[i] being entry indices[i]. Params are updated in one
+// call per step count (PyTorch keeps a count per parameter), and their counts advance.
+Napi::Value optimizer_step(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   guard(env, [&] {
-    if (!info[0].IsArray() || !info[1].IsArray() || !info[2].IsArray()) {
-      throw TypeError("sgdStep expects arrays of params, grads and momentum buffers");
+    if (!info[0].IsArray() || !info[1].IsArray() || !info[2].IsArray() || !info[5].IsArray()) {
+      throw TypeError("optimizerStep expects arrays of params, grads, states and indices");
     }
-    Napi::Array params = info[0].As<Napi::Array>(), grads = info[1].As<Napi::Array>(), bufs = info[2].As<Napi::Array>();
-    if (params.Length() != grads.Length() || params.Length() != bufs.Length()) {
-      throw RangeError("sgdStep: params, grads and momentum buffers must have equal lengths");
+    Napi::Array params = info[0].As<Napi::Array>(), grads = info[1].As<Napi::Array>(),
+                states = info[2].As<Napi::Array>(), indices = info[5].As<Napi::Array>();
+    if (params.Length() != grads.Length() || params.Length() != states.Length() || params.Length() != indices.Length()) {
+      throw RangeError("optimizerStep: params, grads, states and indices must have equal lengths");
     }
-    SgdConfig config = read_sgd_options(info[3]);
-    bool first = read_bool(info[4], "firstStep");
-    std::vector<SgdTensor> tensors;
+    const OptimizerConfig config = read_optimizer_options(info[3]);
+    TensorData& steps = read_tensor(info[4], "steps", DType::I32, 1);
+    if (steps.device().kind != DeviceKind::Cpu) throw TypeError("optimizerStep: steps must be a cpu tensor");
+    int32_t* counts = steps.ptr<int32_t>();
+    std::vector<ParamUpdate> updates;
+    std::vector<int32_t*> slots;
     Backend* backend = nullptr;
     for (uint32_t i = 0; i < params.Length(); ++i) {
       std::string n = "params[" + std::to_string(i) + "]";
@@ -225,18 +233,43 @@ Napi::Value sgd_step(const Napi::CallbackInfo& info) {
       if (p.dtype != DType::F32 || g.dtype != DType::F32) throw TypeError(n + " and its grad must be float32");
       require_same_device(p, n.c_str(), g, "its grad");
       if (p.shape != g.shape) shape_error(n + ".grad", shape_string(p.shape), g);
-      SgdTensor s{p.ptr<float>(), g.ptr<float>(), nullptr, p.numel()};
-      if (config.momentum != 0.f) {
-        TensorData& m = read_tensor(bufs.Get(i), (n + " momentum buffer").c_str());
-        if (m.shape != p.shape || m.dtype != DType::F32) shape_error(n + " momentum buffer", shape_string(p.shape), m);
-        require_same_device(p, n.c_str(), m, "its momentum buffer");
-        s.momentum_buf = m.ptr<float>();
+      ParamUpdate u{p.ptr<float>(), g.ptr<float>(), {nullptr, nullptr}, p.numel()};
+      Napi::Value sv = states.Get(i);
+      if (!sv.IsArray()) throw TypeError(n + " state must be an array");
+      Napi::Array st = sv.As<Napi::Array>();
+      if (static_cast<int>(st.Length()) != config.state_count()) {
+        throw RangeError(n + " needs " + std::to_string(config.state_count()) + " state tensors, got " +
+                         std::to_string(st.Length()));
       }
-      if (backend && backend != &p.backend()) throw TypeError("sgdStep: all params must be on one device");
+      for (uint32_t k = 0; k < st.Length(); ++k) {
+        TensorData& m = read_tensor(st.Get(k), (n + " state").c_str());
+        if (m.shape != p.shape || m.dtype != DType::F32) shape_error(n + " state", shape_string(p.shape), m);
+        require_same_device(p, n.c_str(), m, "its optimizer state");
+        u.state[k] = m.ptr<float>();
+      }
+      const int64_t slot = read_int(indices.Get(i), "indices[i]", 0, static_cast<int64_t>(steps.numel()) - 1);
+      if (backend && backend != &p.backend()) throw TypeError("optimizerStep: all params must be on one device");
       backend = &p.backend();
-      tensors.push_back(s);
+      updates.push_back(u);
+      slots.push_back(counts + slot);
     }
-    if (backend) backend->sgd_update(tensors.data(), static_cast<int>(tensors.size()), config, first);
+    if (!backend) return;
+    // One call per distinct step count, in increasing order of count.
+    std::vector<bool> done(updates.size(), false);
+    std::vector<ParamUpdate> group;
+    for (size_t i = 0; i < updates.size(); ++i) {
+      if (done[i]) continue;
+      const int32_t count = *slots[i];
+      group.clear();
+      for (size_t j = i; j < updates.size(); ++j) {
+        if (!done[j] && *slots[j] == count) {
+          group.push_back(updates[j]);
+          done[j] = true;
+        }
+      }
+      backend->optimizer_update(group.data(), static_cast<int>(group.size()), config, int64_t{count} + 1);
+    }
+    for (int32_t* slot : slots) *slot += 1;
   });
   return env.Undefined();
 }
@@ -290,10 +323,10 @@ Napi::Object define_ops(Napi::Env env) {
   ops.Set("softmaxCrossEntropy", Napi::Function::New(env, softmax_cross_entropy, "softmaxCrossEntropy"));
   ops.Set("softmax", Napi::Function::New(env, softmax, "softmax"));
   ops.Set("argmax", Napi::Function::New(env, argmax, "argmax"));
-  ops.Set("sgdStep", Napi::Function::New(env, sgd_step, "sgdStep"));
+  ops.Set("optimizerStep", Napi::Function::New(env, optimizer_step, "optimizerStep"));
   ops.Set("gatherBatch", Napi::Function::New(env, gather_batch, "gatherBatch"));
   ops.Set("permutation", Napi::Function::New(env, permutation, "permutation"));
-  define_fused_ops(env, ops);
+  define_math_ops(env, ops);
   return ops;
 }
 

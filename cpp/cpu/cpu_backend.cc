@@ -6,7 +6,8 @@
 #include <cstring>
 #include <new>
 
-#include "cpp/cpu/cpu_fused_kernels.h"
+#include "cpp/cpu/elementwise_kernels.h"
+#include "cpp/cpu/vector_kernels.h"
 #include "cpp/cpu/gemm.h"
 #include "cpp/devices.h"
 #include "cpp/errors.h"
@@ -56,93 +57,43 @@ std::unique_ptr<Recording> CpuBackend::record(const std::function<void()>& enque
 void CpuBackend::gemm(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int lda,
                       const float* B, int ldb, float beta, float* C, int ldc,
                       const GemmEpilogue& epilogue) {
-  sgemm(pool_, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, epilogue);
-}
-
-void CpuBackend::bias_relu(float* y, const float* bias, int rows, int cols, bool relu) {
-  parallel_range(pool_, rows, 64, [&](size_t r0, size_t r1) {
-    for (size_t r = r0; r < r1; ++r) bias_relu_kernel(y + r * cols, bias, cols, relu);
+  // The GEMM's store applies the bias and ReLU; other activations follow as a pass over C.
+  const bool in_store = epilogue.activation == Activation::None || epilogue.activation == Activation::Relu;
+  sgemm(pool_, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc,
+        in_store ? epilogue : GemmEpilogue{epilogue.bias});
+  if (in_store) return;
+  const UnaryOp op = activation_op(epilogue.activation);
+  parallel_range(pool_, M, 16, [&](size_t r0, size_t r1) {
+    for (size_t r = r0; r < r1; ++r) unary_kernel(op, C + r * ldc, C + r * ldc, N, epilogue.slope, 0.f);
   });
 }
 
-void CpuBackend::relu_backward(const float* dy, const float* y, float* dx, size_t n) {
-  parallel_range(pool_, n, 1 << 14, [&](size_t i0, size_t i1) {
-    relu_backward_kernel(dy + i0, y + i0, dx + i0, i1 - i0);
-  });
-}
-
-void CpuBackend::add(float* y, const float* x, size_t n) {
-  parallel_range(pool_, n, 1 << 14, [&](size_t i0, size_t i1) {
-    for (size_t i = i0; i < i1; ++i) y[i] += x[i];
-  });
-}
-
-void CpuBackend::bias_grad(const float* dy, int rows, int cols, float* db, bool accumulate) {
-  // Columns split over the pool; each column summed in row order so results never depend on the
-  // thread count.
-  parallel_range(pool_, cols, 16, [&](size_t c0, size_t c1) {
-    for (size_t c = c0; c < c1; ++c) db[c] = accumulate ? db[c] : 0.f;
-    for (int r = 0; r < rows; ++r) {
-      const float* row = dy + static_cast<size_t>(r) * cols;
-      for (size_t c = c0; c < c1; ++c) db[c] += row[c];
-    }
-  });
-}
-
-void CpuBackend::softmax_xent(const float* logits, const int32_t* labels, int rows, int cols,
-                              float* loss, float* dlogits, int32_t* correct) {
-  // Per-row losses in double, summed in row order: the result is independent of threading.
-  RowStats& st = row_stats(rows);
-  const float inv_rows = 1.0f / static_cast<float>(rows);
-  parallel_range(pool_, rows, 32, [&](size_t r0, size_t r1) {
-    for (size_t r = r0; r < r1; ++r)
-      st.hit[r] = xent_row(logits + r * cols, labels[r], cols, inv_rows, dlogits ? dlogits + r * cols : nullptr,
-                           &st.loss[r]);
-  });
-  st.finish(rows, loss, correct);
-}
-
-void CpuBackend::sgd_update(const SgdTensor* tensors, int count, const SgdConfig& cfg,
-                            bool first_step) {
+void CpuBackend::optimizer_update(const ParamUpdate* params, int count, const OptimizerConfig& cfg, int64_t step) {
   // One region over all tensors, as if they were one array: element-wise, so any split gives the
   // same result.
   size_t total = 0;
-  for (int t = 0; t < count; ++t) total += tensors[t].n;
+  for (int t = 0; t < count; ++t) total += params[t].n;
+  const bool first_step = step == 1;
   parallel_range(pool_, total, 1 << 14, [&](size_t i0, size_t i1) {
     size_t base = 0;
     for (int t = 0; t < count && base < i1; ++t) {
-      const SgdTensor& s = tensors[t];
-      const size_t lo = std::max(i0, base), hi = std::min(i1, base + s.n);
+      const ParamUpdate& u = params[t];
+      const size_t lo = std::max(i0, base), hi = std::min(i1, base + u.n);
       if (lo < hi) {
         const size_t o = lo - base;
-        sgd_kernel(s.param + o, s.grad + o, s.momentum_buf ? s.momentum_buf + o : nullptr, hi - lo, cfg,
-                   first_step);
+        sgd_kernel(u.param + o, u.grad + o, u.state[0] ? u.state[0] + o : nullptr, hi - lo, cfg.sgd, first_step);
       }
-      base += s.n;
+      base += u.n;
     }
   });
 }
 
-void CpuBackend::softmax(const float* x, int rows, int cols, float* probs) {
-  parallel_range(pool_, rows, 32, [&](size_t r0, size_t r1) {
+void CpuBackend::gather_rows(const float* src, int cols, const int32_t* indices, int rows, float* dst) {
+  parallel_range(pool_, rows, 16, [&](size_t r0, size_t r1) {
     for (size_t r = r0; r < r1; ++r) {
-      const float* in = x + r * cols;
-      float* out = probs + r * cols;
-      float mx = *std::max_element(in, in + cols);
-      double sum = 0.0;
-      for (int c = 0; c < cols; ++c) sum += std::exp(static_cast<double>(in[c] - mx));
-      for (int c = 0; c < cols; ++c) out[c] = static_cast<float>(std::exp(static_cast<double>(in[c] - mx)) / sum);
+      std::memcpy(dst + r * cols, src + static_cast<size_t>(indices[r]) * cols, sizeof(float) * cols);
     }
   });
-}
-
-void CpuBackend::argmax(const float* x, int rows, int cols, int32_t* out) {
-  for (int r = 0; r < rows; ++r) {
-    const float* row = x + static_cast<size_t>(r) * cols;
-    int best = 0;
-    for (int c = 1; c < cols; ++c) if (row[c] > row[best]) best = c;
-    out[r] = best;
-  }
 }
 
 void CpuBackend::gather_batch(const uint8_t* images, const uint8_t* labels, int features,

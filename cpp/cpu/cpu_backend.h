@@ -1,5 +1,7 @@
-// The CPU implementation of Backend: host memory, the blocked GEMM and plain loops for the
-// element-wise kernels, all on the process-wide thread pool. Work runs synchronously.
+// The CPU implementation of Backend: host memory, the blocked GEMM and vectorised loops, all on
+// the process-wide thread pool. Work runs synchronously. The primitives are spread over
+// cpu_backend.cc (memory, GEMM, optimizer, gathers), cpu_elementwise.cc (unary, binary) and
+// cpu_reductions.cc (reduce, argmax, softmax, losses).
 #pragma once
 #include "cpp/backend.h"
 #include "cpp/cpu/thread_pool.h"
@@ -10,6 +12,7 @@ class CpuBackend final : public Backend {
  public:
   explicit CpuBackend(ThreadPool& pool) : pool_(pool) {}
   Device device() const override { return {DeviceKind::Cpu, 0}; }
+  ThreadPool& pool() const { return pool_; }
 
   void* alloc(size_t bytes) override;
   void free(void* p) noexcept override;
@@ -21,38 +24,29 @@ class CpuBackend final : public Backend {
   std::unique_ptr<Marker> mark() override;
   void upload_unqueued(void* dst, const void* host_src, size_t bytes) override;
   void download_unqueued(void* host_dst, const void* src, size_t bytes) override;
-  std::unique_ptr<Backend> fork() override { return std::make_unique<CpuBackend>(pool_); }
+  std::unique_ptr<Backend> fork(const QueueOptions&) override { return std::make_unique<CpuBackend>(pool_); }
   std::unique_ptr<Recording> record(const std::function<void()>& enqueue) override;
 
   void gemm(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int lda,
             const float* B, int ldb, float beta, float* C, int ldc,
             const GemmEpilogue& epilogue) override;
-  void bias_relu(float* y, const float* bias, int rows, int cols, bool relu) override;
-  void relu_backward(const float* dy, const float* y, float* dx, size_t n) override;
-  void add(float* y, const float* x, size_t n) override;
-  void bias_grad(const float* dy, int rows, int cols, float* db, bool accumulate) override;
+  void unary(UnaryOp op, const float* x, float* y, size_t n, float a, float b) override;
+  void binary(BinaryOp op, const float* a, const float* b, float* out, const Broadcast& shape,
+              float param) override;
+  void reduce(ReduceOp op, const float* x, float* out, int64_t outer, int64_t len, int64_t inner,
+              bool accumulate) override;
+  void argmax(const float* x, int64_t outer, int64_t len, int64_t inner, int32_t* out) override;
+  void softmax(const float* x, int rows, int cols, float* out, bool log) override;
   void softmax_xent(const float* logits, const int32_t* labels, int rows, int cols, float* loss,
                     float* dlogits, int32_t* correct) override;
-  void sgd_update(const SgdTensor* tensors, int count, const SgdConfig& config,
-                  bool first_step) override;
-  void softmax(const float* x, int rows, int cols, float* probs) override;
-  void argmax(const float* x, int rows, int cols, int32_t* out) override;
+  void mse(const float* pred, const float* target, size_t n, float* loss, float* dpred) override;
+  void optimizer_update(const ParamUpdate* params, int count, const OptimizerConfig& config,
+                        int64_t step) override;
+  void gather_rows(const float* src, int cols, const int32_t* indices, int rows, float* dst) override;
   void gather_batch(const uint8_t* images, const uint8_t* labels, int features,
                     const int32_t* indices, int rows, float scale, float shift, float* x,
                     int32_t* y) override;
-
-  // The fused training-step ops (cpu_fused_step.cc): the same results as Backend's defaults,
-  // bit for bit, in fewer parallel regions and passes over memory.
-  void linear_xent_sgd_step(float* h, float* h_bias, bool relu_input, float* W, float* b,
-                            const int32_t* labels, int rows, int in, int out, float* logits,
-                            float* dlogits, float* loss, int32_t* correct, float* dW, float* db,
-                            float* dh, float* dh_bias, float* W_momentum, float* b_momentum,
-                            float* h_bias_momentum, const SgdConfig& config, bool first_step) override;
-  void gather_linear(const uint8_t* images, const uint8_t* labels, int features,
-                     const int32_t* indices, int rows, float scale, float shift, const float* W,
-                     int out, const GemmEpilogue& epilogue, float* x, int32_t* y, float* h) override;
-  void linear_grad_sgd(const float* dy, const float* x, int rows, int in, int out, float* dW,
-                       float* W, float* W_momentum, const SgdConfig& config, bool first_step) override;
+  std::unique_ptr<StepExecutor> fused_executor(const StepPlan& plan, const FusionOptions& options) override;
 
  private:
   ThreadPool& pool_;

@@ -1,17 +1,19 @@
-// CpuBackend's fused training-step ops: gather_linear, linear_xent_sgd_step, linear_grad_sgd.
+// The CPU's fused executor: the staged step (cpp/staged_step.h) with its three stages as CPU
+// kernels.
 //
-// Each gives exactly the numbers of Backend's default composition (bit for bit): the GEMMs are
-// the same sgemm calls restricted to a block of rows or columns (sgemm sums every element in an
-// order that does not depend on the split), the reductions run in row order, and the element-wise
-// kernels repeat the scalar formulas. What changes is the shape of the work: one parallel region
-// per phase instead of one per op (an sgemm called from inside a region runs in line on that
-// thread), and the SGD step of a block of W applied right after its gradient is computed, while
-// the block is still in cache.
+// Each gives exactly the numbers of the composed stages (bit for bit): the GEMMs are the same
+// sgemm calls restricted to a block of rows or columns (sgemm sums every element in an order that
+// does not depend on the split), the reductions run in row order, and the element-wise kernels
+// repeat the scalar formulas. What changes is the shape of the work: one parallel region per phase
+// instead of one per op (an sgemm called from inside a region runs in line on that thread), and the
+// SGD step of a block of W applied right after its gradient is computed, while the block is still
+// in cache.
 #include <algorithm>
 
 #include "cpp/cpu/cpu_backend.h"
-#include "cpp/cpu/cpu_fused_kernels.h"
 #include "cpp/cpu/gemm.h"
+#include "cpp/cpu/vector_kernels.h"
+#include "cpp/staged_step.h"
 
 namespace tinynn::cpu {
 namespace {
@@ -22,8 +24,8 @@ namespace {
 constexpr int kHeadRowGrain = 32;
 // Columns are split in whole 16-float vectors.
 constexpr int kColUnit = 16;
-// Rows of dW computed (and stepped) at a time in linear_grad_sgd: two micro-tile rows; the block
-// (16 x 784 floats, 49 KiB) is still in L1/L2 when its SGD step runs.
+// Rows of dW computed (and stepped) at a time by the first layer's weight gradient: two micro-tile
+// rows; the block (16 x 784 floats, 49 KiB) is still in L1/L2 when its SGD step runs.
 constexpr int kGradRowBlock = 16;
 
 template <typename Fn>
@@ -35,26 +37,31 @@ void run_parts(ThreadPool& pool, int parts, Fn&& fn) {
   pool.parallel_for(parts, [&](int p) { fn(p); });
 }
 
-}  // namespace
+class CpuFusedStep final : public StagedStep {
+ public:
+  CpuFusedStep(CpuBackend& backend, const StepPlan& plan) : StagedStep(backend, plan), pool_(backend.pool()) {}
 
-void CpuBackend::gather_linear(const uint8_t* images, const uint8_t* labels, int features,
-                               const int32_t* indices, int rows, float scale, float shift,
-                               const float* W, int out, const GemmEpilogue& epilogue, float* x,
-                               int32_t* y, float* h) {
-  gather_batch(images, labels, features, indices, rows, scale, shift, x, y);
-  sgemm(pool_, false, true, rows, out, features, 1.f, x, features, W, features, 0.f, h, out, epilogue);
-}
-
-void CpuBackend::linear_xent_sgd_step(float* h, float* h_bias, bool relu_input, float* W, float* b,
-                                      const int32_t* labels, int rows, int in, int out, float* logits,
-                                      float* dlogits, float* loss, int32_t* correct, float* dW, float* db,
-                                      float* dh, float* dh_bias, float* W_mom, float* b_mom,
-                                      float* h_bias_mom, const SgdConfig& cfg, bool first_step) {
-  if (rows <= 0 || in <= 0 || out <= 0) {
-    Backend::linear_xent_sgd_step(h, h_bias, relu_input, W, b, labels, rows, in, out, logits, dlogits, loss,
-                                  correct, dW, db, dh, dh_bias, W_mom, b_mom, h_bias_mom, cfg, first_step);
-    return;
+ protected:
+  void input_layer(const InputLayer& s) override {
+    const StepBatch& b = *s.batch;
+    be_.gather_batch(b.images, b.labels, b.features, b.order, b.rows, b.scale, b.shift, s.x, s.y);
+    sgemm(pool_, false, true, b.rows, s.out, b.features, 1.f, s.x, b.features, s.weight, b.features, 0.f, s.h, s.out,
+          s.epilogue);
   }
+
+  void head(const Head& s) override;
+  void input_layer_grad_update(const InputLayerGrad& s) override;
+
+ private:
+  ThreadPool& pool_;
+};
+
+void CpuFusedStep::head(const Head& s) {
+  const int rows = s.rows, in = s.in, out = s.out;
+  if (rows <= 0) return StagedStep::head(s);
+  const LayerTensors& w = s.last;
+  const SgdConfig& cfg = *s.sgd;
+  const bool first_step = s.step == 1;
   RowStats& st = row_stats(rows);
   const float inv_rows = 1.0f / static_cast<float>(rows);
   const int threads = pool_.size();
@@ -65,25 +72,25 @@ void CpuBackend::linear_xent_sgd_step(float* h, float* h_bias, bool relu_input, 
     const int r0 = static_cast<int>(long{rows} * p / row_parts);
     const int r1 = static_cast<int>(long{rows} * (p + 1) / row_parts);
     const int nr = r1 - r0;
-    float* hp = h + static_cast<size_t>(r0) * in;
-    if (h_bias)
-      for (int r = 0; r < nr; ++r) bias_relu_kernel(hp + static_cast<size_t>(r) * in, h_bias, in, relu_input);
-    float* lp = logits + static_cast<size_t>(r0) * out;
-    float* dp = dlogits + static_cast<size_t>(r0) * out;
-    sgemm(pool_, false, true, nr, out, in, 1.f, hp, in, W, in, 0.f, lp, out, GemmEpilogue{b, false});
+    float* hp = s.h + static_cast<size_t>(r0) * in;
+    if (s.h_bias)
+      for (int r = 0; r < nr; ++r) bias_relu_kernel(hp + static_cast<size_t>(r) * in, s.h_bias, in, s.relu_input);
+    float* lp = w.act + static_cast<size_t>(r0) * out;
+    float* dp = w.grad + static_cast<size_t>(r0) * out;
+    sgemm(pool_, false, true, nr, out, in, 1.f, hp, in, w.weight, in, 0.f, lp, out, GemmEpilogue{w.bias});
     for (int r = r0; r < r1; ++r)
-      st.hit[r] = xent_row(logits + static_cast<size_t>(r) * out, labels[r], out, inv_rows,
-                           dlogits + static_cast<size_t>(r) * out, &st.loss[r]);
-    if (dh) {
-      float* dhp = dh + static_cast<size_t>(r0) * in;
-      sgemm(pool_, false, false, nr, in, out, 1.f, dp, out, W, in, 0.f, dhp, in, GemmEpilogue{});
-      if (relu_input) relu_backward_kernel(dhp, hp, dhp, static_cast<size_t>(nr) * in);
+      st.hit[r] = xent_row(w.act + static_cast<size_t>(r) * out, s.labels[r], out, inv_rows,
+                           w.grad + static_cast<size_t>(r) * out, &st.loss[r]);
+    if (s.dh) {
+      float* dhp = s.dh + static_cast<size_t>(r0) * in;
+      sgemm(pool_, false, false, nr, in, out, 1.f, dp, out, w.weight, in, 0.f, dhp, in, GemmEpilogue{});
+      if (s.relu_input) relu_backward_kernel(dhp, hp, dhp, static_cast<size_t>(nr) * in);
     }
   });
 
   // Phase 2, by columns of h: dW = dlogitsᵀ·h and W's SGD step, dh_bias = Σ_rows dh and h_bias's
   // step; part 0 also db = Σ_rows dlogits and b's step.
-  const bool step_h_bias = h_bias && dh && dh_bias;
+  const bool step_h_bias = s.h_bias && s.dh && s.dh_bias;
   const int units = (in + kColUnit - 1) / kColUnit;
   const int col_parts = std::max(1, std::min(threads, units));
   run_parts(pool_, col_parts, [&](int p) {
@@ -91,37 +98,36 @@ void CpuBackend::linear_xent_sgd_step(float* h, float* h_bias, bool relu_input, 
     const int c1 = std::min(in, static_cast<int>(long{units} * (p + 1) / col_parts) * kColUnit);
     const int nc = c1 - c0;
     if (nc > 0) {
-      sgemm(pool_, true, false, out, nc, rows, 1.f, dlogits, out, h + c0, in, 0.f, dW + c0, in, GemmEpilogue{});
+      sgemm(pool_, true, false, out, nc, rows, 1.f, w.grad, out, s.h + c0, in, 0.f, w.dweight + c0, in, GemmEpilogue{});
       for (int j = 0; j < out; ++j) {
         const size_t o = static_cast<size_t>(j) * in + c0;
-        sgd_kernel(W + o, dW + o, W_mom ? W_mom + o : nullptr, nc, cfg, first_step);
+        sgd_kernel(w.weight + o, w.dweight + o, w.weight_state[0] ? w.weight_state[0] + o : nullptr, nc, cfg,
+                   first_step);
       }
-      if (dh && dh_bias) {
-        std::fill(dh_bias + c0, dh_bias + c1, 0.f);
-        for (int r = 0; r < rows; ++r) add_row_kernel(dh_bias + c0, dh + static_cast<size_t>(r) * in + c0, nc);
+      if (s.dh && s.dh_bias) {
+        std::fill(s.dh_bias + c0, s.dh_bias + c1, 0.f);
+        for (int r = 0; r < rows; ++r) add_row_kernel(s.dh_bias + c0, s.dh + static_cast<size_t>(r) * in + c0, nc);
         if (step_h_bias)
-          sgd_kernel(h_bias + c0, dh_bias + c0, h_bias_mom ? h_bias_mom + c0 : nullptr, nc, cfg, first_step);
+          sgd_kernel(s.h_bias + c0, s.dh_bias + c0, s.h_bias_state ? s.h_bias_state + c0 : nullptr, nc, cfg, first_step);
       }
     }
     if (p == 0) {
-      std::fill(db, db + out, 0.f);
+      std::fill(w.dbias, w.dbias + out, 0.f);
       for (int r = 0; r < rows; ++r) {
-        const float* row = dlogits + static_cast<size_t>(r) * out;
-        for (int c = 0; c < out; ++c) db[c] += row[c];
+        const float* row = w.grad + static_cast<size_t>(r) * out;
+        for (int c = 0; c < out; ++c) w.dbias[c] += row[c];
       }
-      sgd_kernel(b, db, b_mom, out, cfg, first_step);
+      sgd_kernel(w.bias, w.dbias, w.bias_state[0], out, cfg, first_step);
     }
   });
 
-  st.finish(rows, loss, correct);
+  st.finish(rows, s.loss, s.correct);
 }
 
-void CpuBackend::linear_grad_sgd(const float* dy, const float* x, int rows, int in, int out, float* dW,
-                                 float* W, float* W_mom, const SgdConfig& cfg, bool first_step) {
-  if (rows <= 0 || in <= 0 || out <= 0) {
-    Backend::linear_grad_sgd(dy, x, rows, in, out, dW, W, W_mom, cfg, first_step);
-    return;
-  }
+void CpuFusedStep::input_layer_grad_update(const InputLayerGrad& s) {
+  const int rows = s.rows, in = s.in, out = s.out;
+  if (rows <= 0) return StagedStep::input_layer_grad_update(s);
+  const bool first_step = s.step == 1;
   // dW [out, in] = dyᵀ·x by blocks of rows of dW, each block's SGD step right after it.
   const int blocks = (out + kGradRowBlock - 1) / kGradRowBlock;
   const int parts = std::max(1, std::min(pool_.size(), blocks));
@@ -130,10 +136,18 @@ void CpuBackend::linear_grad_sgd(const float* dy, const float* x, int rows, int 
     for (int blk = b0; blk < b1; ++blk) {
       const int m0 = blk * kGradRowBlock, m = std::min(kGradRowBlock, out - m0);
       const size_t o = static_cast<size_t>(m0) * in;
-      sgemm(pool_, true, false, m, in, rows, 1.f, dy + m0, out, x, in, 0.f, dW + o, in, GemmEpilogue{});
-      sgd_kernel(W + o, dW + o, W_mom ? W_mom + o : nullptr, static_cast<size_t>(m) * in, cfg, first_step);
+      sgemm(pool_, true, false, m, in, rows, 1.f, s.dy + m0, out, s.x, in, 0.f, s.dweight + o, in, GemmEpilogue{});
+      sgd_kernel(s.weight + o, s.dweight + o, s.weight_state ? s.weight_state + o : nullptr, static_cast<size_t>(m) * in,
+                 *s.sgd, first_step);
     }
   });
+}
+
+}  // namespace
+
+std::unique_ptr<StepExecutor> CpuBackend::fused_executor(const StepPlan& plan, const FusionOptions&) {
+  if (!staged_plan_supported(plan)) return nullptr;
+  return std::make_unique<CpuFusedStep>(*this, plan);
 }
 
 }  // namespace tinynn::cpu

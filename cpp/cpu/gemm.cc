@@ -170,7 +170,7 @@ void run_part(const Problem& p, const Plan& plan, int m0, int m1, int n0, int n1
       g.beta = kb > 0 ? 1.f : p.beta;
       const bool last = kb == plan.nk - 1;
       g.bias = last && p.epilogue.bias ? p.epilogue.bias + nb : nullptr;
-      g.relu = last && p.epilogue.relu;
+      g.relu = last && p.epilogue.activation == Activation::Relu;
       k.compute(g);
     }
   }
@@ -183,7 +183,7 @@ void scale_only(const Problem& p) {
     for (int n = 0; n < p.N; ++n) {
       float v = p.beta == 0.f ? 0.f : p.beta * c[n];
       if (p.epilogue.bias) v += p.epilogue.bias[n];
-      if (p.epilogue.relu) v = std::max(v, 0.f);
+      if (p.epilogue.activation == Activation::Relu) v = std::max(v, 0.f);
       c[n] = v;
     }
   }
@@ -266,7 +266,7 @@ void run_dot(ThreadPool& pool, const Problem& p, const GemmKernels& k) {
   d.bias = p.epilogue.bias;
   d.alpha = p.alpha;
   d.beta = p.beta;
-  d.relu = p.epilogue.relu;
+  d.relu = p.epilogue.activation == Activation::Relu;
   // The one operand that may need gathering into rows is the thin one (<= 4 x K floats).
   if (thin_a && p.ta) {
     float* rows = t_workspace.reserve(long{p.M} * p.K);

@@ -1,7 +1,7 @@
 // optim.SGD: stochastic gradient descent with torch.optim.SGD's semantics.
 import { describe } from '../device';
 import { native } from '../native';
-import type { NativeSgdOptions, NativeTensor } from '../native-types';
+import type { NativeOptimizerOptions, NativeTensor } from '../native-types';
 import { Parameter } from '../nn/module';
 
 /** Options for {@link SGD}; names and defaults as in torch.optim.SGD. */
@@ -16,15 +16,18 @@ export interface SGDOptions {
 /**
  * SGD with optional momentum, dampening, weight decay and Nesterov momentum:
  * g = grad + wd·p; buf = first ? g : μ·buf + (1−dampening)·g; g = nesterov ? g + μ·buf : buf; p −= lr·g.
+ *
+ * The optimizer's state (momentum buffers and each parameter's step count) lives in native
+ * tensors, which Trainer's native driver reads and advances in place.
  */
 export class SGD {
   readonly params: readonly Parameter[];
   /** The options in force (mutable between steps, like a param group's). */
-  readonly options: NativeSgdOptions;
+  readonly options: SGDSettings;
   /** @internal One momentum buffer per param once momentum is used. */
-  momentumBuffers: (NativeTensor | null)[];
-  /** @internal Whether each buffer holds a momentum yet (PyTorch initialises it on the first step). */
-  momentumInitialized: boolean[];
+  private momentumBuffers: (NativeTensor | null)[];
+  /** @internal int32 cpu [params]: how many updates each param has had (PyTorch's state['step']). */
+  readonly steps: NativeTensor;
 
   constructor(params: Iterable<Parameter>, options: SGDOptions) {
     const list = [...params];
@@ -35,7 +38,7 @@ export class SGD {
     this.params = list;
     this.options = checkOptions(options);
     this.momentumBuffers = list.map(() => null);
-    this.momentumInitialized = list.map(() => false);
+    this.steps = native.Tensor.zeros([list.length], 'int32', 'cpu');
   }
 
   /** Sets every parameter's gradient to null. */
@@ -46,25 +49,23 @@ export class SGD {
     }
   }
 
-  /** Updates every parameter that has a gradient, in one native call per group of equal state. */
+  /** Updates every parameter that has a gradient, in one native call per group of equal step count. */
   step(): void {
-    const useMomentum = this.options.momentum !== 0;
-    const withGrad = this.params.map((_, i) => i).filter((i) => this.params[i].grad);
-    // Without momentum one group; with it, params on their first step (buffer = gradient) apart.
-    const groups: [boolean, number[]][] = useMomentum
-      ? [[true, withGrad.filter((i) => !this.momentumInitialized[i])], [false, withGrad.filter((i) => this.momentumInitialized[i])]]
-      : [[false, withGrad]];
-    for (const [first, idx] of groups) {
-      if (idx.length === 0) continue;
-      const bufs = idx.map((i) => (useMomentum ? this.buffer(i) : null));
-      native.ops.sgdStep(idx.map((i) => this.params[i].native), idx.map((i) => (this.params[i].grad as Parameter).native),
-        bufs, this.options, first);
-      if (useMomentum) for (const i of idx) this.momentumInitialized[i] = true;
-    }
+    const options = this.nativeOptions();
+    const idx = this.params.map((_, i) => i).filter((i) => this.params[i].grad);
+    if (idx.length === 0) return;
+    native.ops.optimizerStep(idx.map((i) => this.params[i].native), idx.map((i) => (this.params[i].grad as Parameter).native),
+      idx.map((i) => this.state(i)), options, this.steps, idx);
   }
 
-  /** @internal The momentum buffer of param i, created or moved to the param's device as needed. */
-  buffer(i: number): NativeTensor {
+  /** @internal The options as the native side takes them (checked again: they may have been edited). */
+  nativeOptions(): NativeOptimizerOptions {
+    return { kind: 'sgd', ...checkOptions(this.options) };
+  }
+
+  /** @internal Param i's state tensors, created or moved to the param's device as needed. */
+  state(i: number): NativeTensor[] {
+    if (this.options.momentum === 0) return [];
     const p = this.params[i];
     let buf = this.momentumBuffers[i];
     if (buf && buf.device !== p.device) {
@@ -74,11 +75,20 @@ export class SGD {
     }
     buf ??= native.Tensor.zeros([...p.shape], 'float32', p.device);
     this.momentumBuffers[i] = buf;
-    return buf;
+    return [buf];
   }
 }
 
-function checkOptions(options: SGDOptions): NativeSgdOptions {
+/** SGD's settings with every default filled in. */
+export interface SGDSettings {
+  lr: number;
+  momentum: number;
+  dampening: number;
+  weightDecay: number;
+  nesterov: boolean;
+}
+
+function checkOptions(options: SGDOptions): SGDSettings {
   if (options === null || typeof options !== 'object') throw new TypeError(`SGD options must be an object, got ${describe(options)}`);
   const num = (name: keyof SGDOptions, value: unknown, fallback?: number): number => {
     const v = value === undefined ? fallback : value;

@@ -1,8 +1,8 @@
-// The element-wise kernels of cpu_fused_kernels.h. No multiply-add is contracted into an FMA here:
+// The element-wise kernels of vector_kernels.h. No multiply-add is contracted into an FMA here:
 // the scalar loops they replace (compiled for baseline x86-64) round after each operation, and
 // the results must stay bit-identical to them.
 #pragma GCC optimize("fp-contract=off")
-#include "cpp/cpu/cpu_fused_kernels.h"
+#include "cpp/cpu/vector_kernels.h"
 
 #include <algorithm>
 #include <cmath>
@@ -11,8 +11,8 @@
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
-#define TINYNN_FUSED_AVX512 1
-#define TINYNN_AVX512_FN __attribute__((target("avx512f,avx2")))
+#define VECTOR_KERNELS_AVX512 1
+#define AVX512_FN __attribute__((target("avx512f,avx2")))
 #endif
 
 namespace tinynn::cpu {
@@ -34,13 +34,13 @@ void sgd_portable(float* param, const float* grad, float* mom, size_t n, const S
   }
 }
 
-#ifdef TINYNN_FUSED_AVX512
+#ifdef VECTOR_KERNELS_AVX512
 inline __mmask16 tail_mask(size_t left) {
   return left >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << left) - 1);
 }
 
 template <bool WD, bool MOM, bool FIRST, bool NESTEROV>
-TINYNN_AVX512_FN void sgd_avx512(float* param, const float* grad, float* mom, size_t n,
+AVX512_FN void sgd_avx512(float* param, const float* grad, float* mom, size_t n,
                                  const SgdConfig& cfg) {
   const __m512 wd = _mm512_set1_ps(cfg.weight_decay), m = _mm512_set1_ps(cfg.momentum);
   const __m512 damp = _mm512_set1_ps(1.f - cfg.dampening), lr = _mm512_set1_ps(cfg.lr);
@@ -72,7 +72,7 @@ void sgd_avx512_dispatch(float* param, const float* grad, float* mom, size_t n,
   return sgd_avx512<WD, true, false, false>(param, grad, mom, n, cfg);
 }
 
-TINYNN_AVX512_FN void relu_backward_avx512(const float* dy, const float* y, float* dx, size_t n) {
+AVX512_FN void relu_backward_avx512(const float* dy, const float* y, float* dx, size_t n) {
   const __m512 zero = _mm512_setzero_ps();
   for (size_t i = 0; i < n; i += 16) {
     const __mmask16 k = tail_mask(n - i);
@@ -81,7 +81,7 @@ TINYNN_AVX512_FN void relu_backward_avx512(const float* dy, const float* y, floa
   }
 }
 
-TINYNN_AVX512_FN void bias_relu_avx512(float* y, const float* bias, size_t n, bool relu) {
+AVX512_FN void bias_relu_avx512(float* y, const float* bias, size_t n, bool relu) {
   const __m512 zero = _mm512_setzero_ps();
   for (size_t i = 0; i < n; i += 16) {
     const __mmask16 k = tail_mask(n - i);
@@ -92,7 +92,7 @@ TINYNN_AVX512_FN void bias_relu_avx512(float* y, const float* bias, size_t n, bo
   }
 }
 
-TINYNN_AVX512_FN void u8_to_f32_avx512(const uint8_t* src, float* dst, size_t n, float scale,
+AVX512_FN void u8_to_f32_avx512(const uint8_t* src, float* dst, size_t n, float scale,
                                        float shift) {
   const __m512 s = _mm512_set1_ps(scale), t = _mm512_set1_ps(shift);
   for (size_t i = 0; i < n; i += 16) {
@@ -110,7 +110,7 @@ TINYNN_AVX512_FN void u8_to_f32_avx512(const uint8_t* src, float* dst, size_t n,
   }
 }
 
-TINYNN_AVX512_FN void add_row_avx512(float* acc, const float* row, size_t n) {
+AVX512_FN void add_row_avx512(float* acc, const float* row, size_t n) {
   for (size_t i = 0; i < n; i += 16) {
     const __mmask16 k = tail_mask(n - i);
     _mm512_mask_storeu_ps(acc + i, k,
@@ -120,7 +120,7 @@ TINYNN_AVX512_FN void add_row_avx512(float* acc, const float* row, size_t n) {
 #endif
 
 bool use_avx512() {
-#ifdef TINYNN_FUSED_AVX512
+#ifdef VECTOR_KERNELS_AVX512
   static const bool yes = cpu_features().avx512f;
   return yes;
 #else
@@ -132,7 +132,7 @@ bool use_avx512() {
 
 void sgd_kernel(float* param, const float* grad, float* mom, size_t n, const SgdConfig& cfg,
                 bool first_step) {
-#ifdef TINYNN_FUSED_AVX512
+#ifdef VECTOR_KERNELS_AVX512
   if (use_avx512()) {
     if (cfg.weight_decay != 0.f) return sgd_avx512_dispatch<true>(param, grad, mom, n, cfg, first_step);
     return sgd_avx512_dispatch<false>(param, grad, mom, n, cfg, first_step);
@@ -142,14 +142,14 @@ void sgd_kernel(float* param, const float* grad, float* mom, size_t n, const Sgd
 }
 
 void relu_backward_kernel(const float* dy, const float* y, float* dx, size_t n) {
-#ifdef TINYNN_FUSED_AVX512
+#ifdef VECTOR_KERNELS_AVX512
   if (use_avx512()) return relu_backward_avx512(dy, y, dx, n);
 #endif
   for (size_t i = 0; i < n; ++i) dx[i] = y[i] > 0.f ? dy[i] : 0.f;
 }
 
 void bias_relu_kernel(float* y, const float* bias, size_t n, bool relu) {
-#ifdef TINYNN_FUSED_AVX512
+#ifdef VECTOR_KERNELS_AVX512
   if (use_avx512()) return bias_relu_avx512(y, bias, n, relu);
 #endif
   for (size_t c = 0; c < n; ++c) {
@@ -159,26 +159,27 @@ void bias_relu_kernel(float* y, const float* bias, size_t n, bool relu) {
 }
 
 void u8_to_f32_kernel(const uint8_t* src, float* dst, size_t n, float scale, float shift) {
-#ifdef TINYNN_FUSED_AVX512
+#ifdef VECTOR_KERNELS_AVX512
   if (use_avx512()) return u8_to_f32_avx512(src, dst, n, scale, shift);
 #endif
   for (size_t f = 0; f < n; ++f) dst[f] = src[f] * scale + shift;
 }
 
 void add_row_kernel(float* acc, const float* row, size_t n) {
-#ifdef TINYNN_FUSED_AVX512
+#ifdef VECTOR_KERNELS_AVX512
   if (use_avx512()) return add_row_avx512(acc, row, n);
 #endif
   for (size_t c = 0; c < n; ++c) acc[c] += row[c];
 }
 
 bool xent_row(const float* x, int label, int cols, float inv_rows, float* d, double* row_loss) {
+  const bool valid = label >= 0 && label < cols;
   int best = 0;
   for (int c = 1; c < cols; ++c) if (x[c] > x[best]) best = c;
   const float mx = x[best];
   double sum = 0.0;
   for (int c = 0; c < cols; ++c) sum += std::exp(static_cast<double>(x[c] - mx));
-  *row_loss = std::log(sum) - static_cast<double>(x[label] - mx);
+  *row_loss = valid ? std::log(sum) - static_cast<double>(x[label] - mx) : std::nan("");
   if (d) {
     const double inv_sum = 1.0 / sum;
     for (int c = 0; c < cols; ++c) {
@@ -186,7 +187,7 @@ bool xent_row(const float* x, int label, int cols, float inv_rows, float* d, dou
       d[c] = (p - (c == label ? 1.f : 0.f)) * inv_rows;
     }
   }
-  return best == label;
+  return valid && best == label;
 }
 
 void RowStats::finish(int rows, float* mean_loss, int32_t* correct) const {

@@ -1,4 +1,4 @@
-// Element-wise kernels of the CPU backend's fused ops (one thread's share of the work each):
+// Element-wise kernels of the CPU backend (one thread's share of the work each):
 // AVX-512 where the CPU has it, portable C++ otherwise. Every kernel computes exactly what the
 // scalar loop it replaces computes, operation for operation (no fused multiply-adds where the
 // scalar code rounds twice), so results are bit-identical whichever path runs.
@@ -14,8 +14,8 @@
 
 namespace tinynn::cpu {
 
-// CpuBackend::sgd_update's formula over n elements of one tensor (momentum null when
-// cfg.momentum == 0).
+// torch.optim.SGD's update over n elements of one tensor (momentum null when cfg.momentum == 0;
+// first_step: the buffer starts as the gradient).
 void sgd_kernel(float* param, const float* grad, float* momentum, size_t n, const SgdConfig& cfg,
                 bool first_step);
 // dx = y > 0 ? dy : 0 (dx may alias dy).
@@ -28,8 +28,8 @@ void u8_to_f32_kernel(const uint8_t* src, float* dst, size_t n, float scale, flo
 void add_row_kernel(float* acc, const float* row, size_t n);
 
 // One row of softmax cross-entropy as CpuBackend::softmax_xent computes it: returns whether the
-// row's argmax is the label; *row_loss = logsumexp(x) - x[label] (in double); d (if not null) =
-// (softmax(x) - onehot(label))·inv_rows.
+// row's argmax is the label; *row_loss = logsumexp(x) - x[label] (in double; NaN when the label is
+// outside [0, cols)); d (if not null) = (softmax(x) - onehot(label))·inv_rows.
 bool xent_row(const float* x, int label, int cols, float inv_rows, float* d, double* row_loss);
 
 // Per-row loss and hit of the rows of one call, summed afterwards in row order so that the

@@ -1,0 +1,67 @@
+// The composed executor: every step built from Backend primitives, one op at a time. The
+// reference that fused executors are checked against, and the path for plans no backend fuses.
+#include <vector>
+
+#include "cpp/step_executor.h"
+
+namespace tinynn {
+namespace {
+
+class ComposedStep final : public StepExecutor {
+ public:
+  using StepExecutor::StepExecutor;
+  const char* name() const override { return "composed"; }
+
+  void train_step(const StepTensors& t, const StepBatch& b) override {
+    const int rows = b.rows;
+    const size_t L = plan_.layers.size();
+    be_.gather_batch(b.images, b.labels, b.features, b.order, rows, b.scale, b.shift, t.x, t.y);
+    forward(t, rows);
+    const LayerTensors& last = t.layers[L - 1];
+    // grad of the last layer = dLoss/dlogits
+    be_.softmax_xent(last.act, t.y, rows, plan_.layers[L - 1].out, b.loss, last.grad, t.correct);
+    updates_.clear();  // capacity kept: nothing allocated per step
+    for (size_t l = L; l-- > 0;) {
+      const LayerPlan& p = plan_.layers[l];
+      const LayerTensors& lt = t.layers[l];
+      const float* input = l > 0 ? t.layers[l - 1].act : t.x;
+      // grad [rows, out] holds dLoss/d(pre-activation): dW = gradᵀ·input, db = Σ_rows grad
+      be_.gemm(true, false, p.out, p.in, rows, 1.f, lt.grad, p.out, input, p.in, 0.f, lt.dweight, p.in, GemmEpilogue{});
+      be_.reduce(ReduceOp::Sum, lt.grad, lt.dbias, 1, rows, p.out, false);
+      updates_.push_back({lt.weight, lt.dweight, {lt.weight_state[0], lt.weight_state[1]}, static_cast<size_t>(p.out) * p.in});
+      updates_.push_back({lt.bias, lt.dbias, {lt.bias_state[0], lt.bias_state[1]}, static_cast<size_t>(p.out)});
+      if (l == 0) break;  // the input needs no gradient
+      const LayerTensors& below = t.layers[l - 1];
+      const LayerPlan& below_plan = plan_.layers[l - 1];
+      // below.grad [rows, in] = grad·W, then back through the layer below's activation
+      be_.gemm(false, false, rows, p.in, p.out, 1.f, lt.grad, p.out, lt.weight, p.in, 0.f, below.grad, p.in,
+               GemmEpilogue{});
+      activation_backward(below_plan, below, static_cast<size_t>(rows) * p.in);
+    }
+    be_.optimizer_update(updates_.data(), static_cast<int>(updates_.size()), plan_.optimizer, b.optimizer_step);
+  }
+
+ private:
+  // grad ← grad·act'(·), in place.
+  void activation_backward(const LayerPlan& p, const LayerTensors& lt, size_t n) {
+    const Broadcast flat = elementwise_shape(static_cast<int64_t>(n));
+    switch (p.activation) {
+      case Activation::None: return;
+      case Activation::Relu: be_.binary(BinaryOp::ReluGrad, lt.grad, lt.act, lt.grad, flat, 0.f); return;
+      case Activation::LeakyRelu: be_.binary(BinaryOp::LeakyReluGrad, lt.grad, lt.act, lt.grad, flat, p.slope); return;
+      case Activation::Sigmoid: be_.binary(BinaryOp::SigmoidGrad, lt.grad, lt.act, lt.grad, flat, 0.f); return;
+      case Activation::Tanh: be_.binary(BinaryOp::TanhGrad, lt.grad, lt.act, lt.grad, flat, 0.f); return;
+      case Activation::Gelu: be_.binary(BinaryOp::GeluGrad, lt.grad, lt.pre, lt.grad, flat, 0.f); return;
+    }
+  }
+
+  std::vector<ParamUpdate> updates_;
+};
+
+}  // namespace
+
+std::unique_ptr<StepExecutor> make_composed_executor(Backend& backend, const StepPlan& plan) {
+  return std::make_unique<ComposedStep>(backend, plan);
+}
+
+}  // namespace tinynn

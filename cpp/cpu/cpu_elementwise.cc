@@ -1,0 +1,52 @@
+// CpuBackend's element-wise primitives: unary and binary (with broadcasting).
+#include "cpp/cpu/cpu_backend.h"
+#include "cpp/cpu/elementwise_kernels.h"
+#include "cpp/cpu/vector_kernels.h"
+
+namespace tinynn::cpu {
+namespace {
+
+constexpr size_t kElementGrain = 1 << 14;
+
+// Offsets of a and b at the start of output row `row` (rows: all dimensions but the last).
+void row_offsets(const Broadcast& bc, int64_t row, int64_t* a_off, int64_t* b_off) {
+  *a_off = 0;
+  *b_off = 0;
+  for (int d = bc.rank - 2; d >= 0; --d) {
+    const int64_t i = row % bc.shape[d];
+    row /= bc.shape[d];
+    *a_off += i * bc.a_stride[d];
+    *b_off += i * bc.b_stride[d];
+  }
+}
+
+}  // namespace
+
+void CpuBackend::unary(UnaryOp op, const float* x, float* y, size_t n, float a, float b) {
+  parallel_range(pool_, n, kElementGrain, [&](size_t i0, size_t i1) { unary_kernel(op, x + i0, y + i0, i1 - i0, a, b); });
+}
+
+void CpuBackend::binary(BinaryOp op, const float* a, const float* b, float* out, const Broadcast& bc, float param) {
+  const int64_t n = bc.numel();
+  if (n == 0) return;
+  if (is_elementwise(bc)) {
+    parallel_range(pool_, n, kElementGrain, [&](size_t i0, size_t i1) {
+      binary_kernel(op, a + i0, 1, b + i0, 1, out + i0, i1 - i0, param);
+    });
+    return;
+  }
+  // Rows of the last dimension, in which each operand advances by 0 or 1.
+  const int64_t cols = bc.rank > 0 ? bc.shape[bc.rank - 1] : 1;
+  const size_t as = bc.rank > 0 ? bc.a_stride[bc.rank - 1] : 0, bs = bc.rank > 0 ? bc.b_stride[bc.rank - 1] : 0;
+  const int64_t rows = n / cols;
+  const size_t grain = std::max<size_t>(1, kElementGrain / static_cast<size_t>(cols));
+  parallel_range(pool_, rows, grain, [&](size_t r0, size_t r1) {
+    for (size_t r = r0; r < r1; ++r) {
+      int64_t ao = 0, bo = 0;
+      row_offsets(bc, static_cast<int64_t>(r), &ao, &bo);
+      binary_kernel(op, a + ao, as, b + bo, bs, out + r * cols, cols, param);
+    }
+  });
+}
+
+}  // namespace tinynn::cpu

@@ -1,0 +1,62 @@
+#include "cpp/step_executor.h"
+
+#include <string>
+
+#include "cpp/errors.h"
+
+namespace tinynn {
+
+void check_plan(const StepPlan& plan) {
+  if (plan.layers.empty()) throw RangeError("the model has no Linear layers");
+  for (size_t l = 0; l < plan.layers.size(); ++l) {
+    const LayerPlan& layer = plan.layers[l];
+    if (layer.in < 1 || layer.out < 1) {
+      throw RangeError("layer " + std::to_string(l) + " has shape [" + std::to_string(layer.out) + ", " +
+                       std::to_string(layer.in) + "]; sizes must be >= 1");
+    }
+    if (l > 0 && layer.in != plan.layers[l - 1].out) {
+      throw RangeError("layer " + std::to_string(l) + " expects " + std::to_string(layer.in) +
+                       " inputs but the layer before it gives " + std::to_string(plan.layers[l - 1].out));
+    }
+  }
+  if (plan.layers.back().activation != Activation::None) {
+    throw RangeError("the last Linear layer must give logits, without an activation after it");
+  }
+}
+
+StepExecutor::StepExecutor(Backend& backend, StepPlan plan) : be_(backend), plan_(std::move(plan)) { check_plan(plan_); }
+
+void StepExecutor::forward(const StepTensors& t, int rows) {
+  const float* input = t.x;
+  for (size_t l = 0; l < plan_.layers.size(); ++l) {
+    const LayerPlan& p = plan_.layers[l];
+    const LayerTensors& lt = t.layers[l];
+    // act [rows, out] = act(input [rows, in]·Wᵀ + b)
+    if (lt.pre) {
+      be_.gemm(false, true, rows, p.out, p.in, 1.f, input, p.in, lt.weight, p.in, 0.f, lt.pre, p.out,
+               GemmEpilogue{lt.bias});
+      be_.unary(UnaryOp::Gelu, lt.pre, lt.act, static_cast<size_t>(rows) * p.out, 0.f, 0.f);
+    } else {
+      be_.gemm(false, true, rows, p.out, p.in, 1.f, input, p.in, lt.weight, p.in, 0.f, lt.act, p.out,
+               GemmEpilogue{lt.bias, p.activation, p.slope});
+    }
+    input = lt.act;
+  }
+}
+
+void StepExecutor::eval_step(const StepTensors& t, const StepBatch& b) {
+  be_.gather_batch(b.images, b.labels, b.features, b.order, b.rows, b.scale, b.shift, t.x, t.y);
+  forward(t, b.rows);
+  const LayerTensors& last = t.layers.back();
+  be_.softmax_xent(last.act, t.y, b.rows, plan_.layers.back().out, b.loss, nullptr, t.correct);
+}
+
+std::unique_ptr<StepExecutor> make_executor(Backend& backend, const StepPlan& plan, const FusionOptions& options) {
+  check_plan(plan);
+  if (options.enabled) {
+    if (auto fused = backend.fused_executor(plan, options)) return fused;
+  }
+  return make_composed_executor(backend, plan);
+}
+
+}  // namespace tinynn
