@@ -433,8 +433,8 @@ describe('fuzz: tensor constructors', () => {
 type Arg = unknown;
 const OP_ARITY: Record<string, number> = {
   gemm: 7, linear: 4, linearBackward: 7, relu: 1, reluBackward: 2, biasGrad: 3, softmaxCrossEntropy: 3,
-  linearXentStep: 7, linearXentSgdStep: 10, gatherLinear: 8, linearGradSgd: 6, softmax: 1, argmax: 1,
-  sgdStep: 5, gatherBatch: 5, permutation: 3,
+  softmax: 1, logSoftmax: 1, argmax: 1, unary: 4, binary: 4, reduce: 4, mse: 3, gatherRows: 2,
+  optimizerStep: 6, gatherBatch: 5, permutation: 3,
 };
 const OP_SHAPES = [[2, 3], [3, 2], [2, 2], [3], [2], [1, 1], [4, 3], [3, 4], [1], [4], [2, 3, 1], [10], [2, 10], [3, 10]];
 
@@ -455,8 +455,9 @@ function randomArg(rng: Rng, pool: NativeTensor[], disposed: NativeTensor): Arg 
   if (r < 0.76) return rng.pick([0, 1, 0.5, 2, 3, 10, 100]);
   if (r < 0.8) return Int32Array.from({ length: rng.int(0, 5) }, () => rng.int(-2, 5));
   if (r < 0.84) return Array.from({ length: rng.int(0, 4) }, () => (rng.bool(0.8) ? rng.pick(pool) : rng.weird()));
-  if (r < 0.88) return { lr: rng.pick([0.1, -1, NaN]), momentum: rng.pick([0, 0.9, 2]), dampening: 0, weightDecay: rng.pick([0, -1]), nesterov: rng.weird() };
-  if (r < 0.9) return { lr: 0.1, momentum: 0.9, dampening: 0, weightDecay: 0, nesterov: false };
+  if (r < 0.86) return { kind: rng.pick(['sgd', 'adam', 3]), lr: rng.pick([0.1, -1, NaN]), momentum: rng.pick([0, 0.9, 2]), dampening: 0, weightDecay: rng.pick([0, -1]), nesterov: rng.weird() };
+  if (r < 0.88) return { kind: 'sgd', lr: 0.1, momentum: 0.9, dampening: 0, weightDecay: 0, nesterov: false };
+  if (r < 0.9) return rng.pick(['add', 'mul', 'relu', 'gelu', 'sum', 'max', 'clamp', 'geluGrad', 'nope', '']);
   return rng.weird();
 }
 
@@ -590,25 +591,27 @@ describe('fuzz: fit, evaluate and Driver options', () => {
     const rng = rngFor('driver');
     const b = budget(0.05);
     const good = () => ({
-      layers: [{ weight: new native.Tensor(new Float32Array(12), [3, 4], 'cpu'), bias: new native.Tensor(new Float32Array(3), [3], 'cpu'), relu: true },
-        { weight: new native.Tensor(new Float32Array(30), [10, 3], 'cpu'), bias: new native.Tensor(new Float32Array(10), [10], 'cpu'), relu: false }],
-      momentumBuffers: [null, null, null, null] as unknown[],
-      sgd: { lr: 0.1, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false },
-      momentumInitialized: false,
+      layers: [{ weight: new native.Tensor(new Float32Array(12), [3, 4], 'cpu'), bias: new native.Tensor(new Float32Array(3), [3], 'cpu'),
+        activation: 'relu', slope: 0.01, weightState: [] as unknown[], biasState: [] as unknown[] },
+      { weight: new native.Tensor(new Float32Array(30), [10, 3], 'cpu'), bias: new native.Tensor(new Float32Array(10), [10], 'cpu'),
+        activation: 'none', slope: 0.01, weightState: [] as unknown[], biasState: [] as unknown[] }],
+      loss: 'crossEntropy',
+      optimizer: { kind: 'sgd', lr: 0.1, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false },
+      steps: new native.Tensor(new Int32Array(4), [4], 'cpu'),
+      fusion: true, cudaClusterLayer1: false, tf32: false,
     });
     const images = new native.Tensor(rng.bytes(16 * 4), [16, 4], 'cpu');
     const labels = new native.Tensor(Uint8Array.from({ length: 16 }, () => rng.int(0, 9)), [16], 'cpu');
     await repeat(t.target, 1000, b, async () => {
       const o = good() as Record<string, unknown>;
       const layers = o.layers as Record<string, unknown>[];
-      const bufs = o.momentumBuffers as unknown[];
-      const sgd = o.sgd as Record<string, unknown>;
+      const sgd = o.optimizer as Record<string, unknown>;
       for (let e = rng.int(0, 2); e > 0; e--) {
         switch (rng.int(0, 5)) {
-          case 0: o[rng.pick(['layers', 'momentumBuffers', 'sgd', 'momentumInitialized'])] = rng.weird(); break;
-          case 1: rng.pick(layers)[rng.pick(['weight', 'bias', 'relu'])] = rng.bool() ? randomTensor(rng) : rng.weird(); break;
-          case 2: bufs[rng.int(0, 4)] = rng.bool() ? randomTensor(rng) : rng.weird(); break;
-          case 3: sgd[rng.pick(['lr', 'momentum', 'dampening', 'weightDecay', 'nesterov'])] = rng.weird(); break;
+          case 0: o[rng.pick(['layers', 'loss', 'optimizer', 'steps', 'fusion', 'tf32', 'cudaClusterLayer1'])] = rng.weird(); break;
+          case 1: rng.pick(layers)[rng.pick(['weight', 'bias', 'activation', 'slope'])] = rng.bool() ? randomTensor(rng) : rng.weird(); break;
+          case 2: rng.pick(layers)[rng.pick(['weightState', 'biasState'])] = rng.bool() ? [randomTensor(rng)] : rng.weird(); break;
+          case 3: sgd[rng.pick(['kind', 'lr', 'momentum', 'dampening', 'weightDecay', 'nesterov'])] = rng.weird(); break;
           case 4: layers.reverse(); break;
           default: { const w = layers[0].weight as NativeTensor | undefined; if (typeof w?.dispose === 'function') w.dispose(); break; }
         }

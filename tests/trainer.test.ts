@@ -1,6 +1,6 @@
 // The fused Trainer on real MNIST: accuracy, determinism, abort, responsiveness, refusals.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { datasets, manualSeed, nn, optim, tensor, Trainer, type Dataset } from '../dist/index.js';
+import { Dataset, datasets, manualSeed, nn, optim, tensor, Trainer } from '../dist/index.js';
 
 let train: Dataset;
 let test: Dataset;
@@ -104,5 +104,25 @@ describe('Trainer on MNIST', () => {
     const { trainer } = mlp(8);
     await expect(trainer.fit(train.subset(0, 5000), { onBatchEnd: () => { throw new Error('callback failed'); } }))
       .rejects.toThrow('callback failed');
+  });
+
+  it('keeps the out-of-memory code through fit() and evaluate() (errors of the worker thread)', async () => {
+    // A batch of 2^20 rows of 2^20 hidden units: the driver's activation buffer alone is 4 TiB.
+    manualSeed(9);
+    const model = new nn.Sequential(new nn.Linear(1, 1 << 20), new nn.ReLU(), new nn.Linear(1 << 20, 2));
+    const data = new Dataset({ images: Uint8Array.from([1, 2, 3, 4]), labels: Uint8Array.from([0, 1, 0, 1]), features: 1, numClasses: 2 });
+    const trainer = new Trainer(model, { optimizer: new optim.SGD(model.parameters(), { lr: 0.1 }), loss: new nn.CrossEntropyLoss() });
+    await expect(trainer.fit(data, { batchSize: 1 << 20 })).rejects.toMatchObject({ code: 'ERR_TINYNN_OUT_OF_MEMORY' });
+    await expect(trainer.evaluate(data, { batchSize: 1 << 20 })).rejects.toMatchObject({ code: 'ERR_TINYNN_OUT_OF_MEMORY' });
+    // The model is usable afterwards.
+    const h = await trainer.fit(data, { batchSize: 4 });
+    expect(Number.isFinite(h.epochs[0].loss)).toBe(true);
+  });
+
+  it('refuses a dataset with more classes than the model has outputs, before any native work', async () => {
+    const { trainer } = mlp(10);
+    const wide = new Dataset({ images: new Uint8Array(784 * 2), labels: Uint8Array.from([0, 11]), features: 784, numClasses: 12 });
+    await expect(trainer.fit(wide)).rejects.toThrow(/12 classes but the model's last Linear layer gives 10 outputs/);
+    await expect(trainer.evaluate(wide)).rejects.toThrow(RangeError);
   });
 });

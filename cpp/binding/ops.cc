@@ -269,7 +269,7 @@ Napi::Value optimizer_step(const Napi::CallbackInfo& info) {
       }
       backend->optimizer_update(group.data(), static_cast<int>(group.size()), config, int64_t{count} + 1);
     }
-    for (int32_t* slot : slots) *slot += 1;
+    for (int32_t* slot : slots) *slot = *slot == INT32_MAX ? INT32_MAX : *slot + 1;
   });
   return env.Undefined();
 }

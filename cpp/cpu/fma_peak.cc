@@ -8,7 +8,7 @@
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
-#define TINYNN_X86 1
+#define FMA_PEAK_X86 1
 #endif
 
 namespace tinynn::cpu {
@@ -20,7 +20,7 @@ namespace {
 constexpr float kMul = 0.999999f;
 constexpr float kAdd = 1e-6f;
 
-#ifdef TINYNN_X86
+#ifdef FMA_PEAK_X86
 // 24 chains: two 512-bit FMA pipes of latency 4 need 8; the rest is margin (32 zmm registers).
 constexpr int kChains512 = 24;
 __attribute__((target("avx512f"))) float run_avx512(long iters) {
@@ -80,7 +80,7 @@ struct Kernel {
 
 bool find_kernel(const std::string& isa, Kernel* k) {
   const std::string want = isa.empty() ? fma_peak_isa() : isa;
-#ifdef TINYNN_X86
+#ifdef FMA_PEAK_X86
   const CpuFeatures& f = cpu_features();
   if (want == "avx512") {
     *k = {&run_avx512, 2.0 * kChains512 * 16};

@@ -10,7 +10,7 @@
 #include "cpp/cpu/gemm_pack_x86.h"
 #include "cpp/cpu/gemm_tiles.h"
 
-#define TINYNN_AVX2 __attribute__((target("avx2,fma")))
+#define AVX2_TARGET __attribute__((target("avx2,fma")))
 
 namespace tinynn::cpu {
 namespace {
@@ -20,7 +20,7 @@ constexpr int kVec = 8;
 constexpr int kNr = 2 * kVec;
 
 // Lanes [0, n) of a vector: the partial last 8 columns (or k) of a row.
-TINYNN_AVX2 inline __m256i lane_mask(int n) {
+AVX2_TARGET inline __m256i lane_mask(int n) {
   return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
@@ -29,7 +29,7 @@ TINYNN_AVX2 inline __m256i lane_mask(int n) {
 template <bool TA, int R, int V>
 struct Micro {
   static constexpr int kVecWidth = kVec;
-  TINYNN_AVX2 static void run(const GemmBlock& g, const float* a, const float* b, long b_rs,
+  AVX2_TARGET static void run(const GemmBlock& g, const float* a, const float* b, long b_rs,
                               float* c, const float* bias, int n) {
     __m256 acc[R][V];
 #pragma GCC unroll 8
@@ -84,7 +84,7 @@ struct Micro {
 };
 
 // Sum of the 8 lanes.
-TINYNN_AVX2 inline float reduce_add(__m256 v) {
+AVX2_TARGET inline float reduce_add(__m256 v) {
   __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
   s = _mm_add_ps(s, _mm_movehl_ps(s, s));
   s = _mm_add_ss(s, _mm_movehdup_ps(s));
@@ -94,7 +94,7 @@ TINYNN_AVX2 inline float reduce_add(__m256 v) {
 // R rows of A against C rows of B, 8 k per step; lanes are summed at the end.
 template <int R, int C>
 struct Dot {
-  TINYNN_AVX2 static void run(const DotBlock& d, const float* a, const float* b, float* c,
+  AVX2_TARGET static void run(const DotBlock& d, const float* a, const float* b, float* c,
                               const float* bias) {
     __m256 acc[R][C];
 #pragma GCC unroll 4

@@ -10,7 +10,7 @@
 #include "cpp/cpu/gemm_pack_x86.h"
 #include "cpp/cpu/gemm_tiles.h"
 
-#define TINYNN_AVX512 __attribute__((target("avx512f,avx2,fma")))
+#define AVX512_TARGET __attribute__((target("avx512f,avx2,fma")))
 
 namespace tinynn::cpu {
 namespace {
@@ -24,7 +24,7 @@ constexpr int kNr = 2 * kVec;
 template <bool TA, int R, int V>
 struct Micro {
   static constexpr int kVecWidth = kVec;
-  TINYNN_AVX512 static void run(const GemmBlock& g, const float* a, const float* b, long b_rs,
+  AVX512_TARGET static void run(const GemmBlock& g, const float* a, const float* b, long b_rs,
                                 float* c, const float* bias, int n) {
     __m512 acc[R][V];
 #pragma GCC unroll 16
@@ -71,7 +71,7 @@ struct Micro {
 
 // Sum of the 16 lanes. The maskz forms: the plain ones (and _mm512_reduce_add_ps) pass GCC 12's
 // self-initialised _mm512_undefined_ps, which -Wuninitialized flags.
-TINYNN_AVX512 inline float reduce_add(__m512 v) {
+AVX512_TARGET inline float reduce_add(__m512 v) {
   v = _mm512_add_ps(v, _mm512_maskz_shuffle_f32x4(0xffff, v, v, 0x4e));  // 256-bit halves
   v = _mm512_add_ps(v, _mm512_maskz_shuffle_f32x4(0xffff, v, v, 0xb1));  // 128-bit quarters
   v = _mm512_add_ps(v, _mm512_maskz_permute_ps(0xffff, v, 0x4e));        // pairs
@@ -82,7 +82,7 @@ TINYNN_AVX512 inline float reduce_add(__m512 v) {
 // R rows of A against C rows of B, 16 k per step; lanes are summed at the end.
 template <int R, int C>
 struct Dot {
-  TINYNN_AVX512 static void run(const DotBlock& d, const float* a, const float* b, float* c,
+  AVX512_TARGET static void run(const DotBlock& d, const float* a, const float* b, float* c,
                                 const float* bias) {
     __m512 acc[R][C];
 #pragma GCC unroll 4

@@ -3,7 +3,7 @@
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
 
-#define TINYNN_AVX2 __attribute__((target("avx2,fma")))
+#define AVX2_TARGET __attribute__((target("avx2,fma")))
 
 namespace tinynn::cpu {
 namespace {
@@ -11,7 +11,7 @@ namespace {
 // Writes the transpose of the 8x8 block at b (rows ldb apart) to out (rows out_rs apart). The
 // 128-bit loads pair row r with row r + 4 in one register, so only in-lane shuffles remain
 // (16 per block instead of 24 with a cross-lane stage).
-TINYNN_AVX2 inline void transpose8x8(const float* b, long ldb, float* out, long out_rs) {
+AVX2_TARGET inline void transpose8x8(const float* b, long ldb, float* out, long out_rs) {
   __m256 t[8];  // t[r]: columns 0-3 of rows r, r + 4; t[r + 4]: columns 4-7
   for (int r = 0; r < 4; ++r) {
     const float* lo = b + r * ldb;
@@ -32,12 +32,12 @@ TINYNN_AVX2 inline void transpose8x8(const float* b, long ldb, float* out, long 
 }
 
 // Lanes [0, n) of a vector: the partial last 8 columns of a row.
-TINYNN_AVX2 inline __m256i lane_mask(int n) {
+AVX2_TARGET inline __m256i lane_mask(int n) {
   return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
 // tb=false: rows of op(B) are rows of B; copy n floats per k and zero the padding.
-TINYNN_AVX2 void pack_rows(const float* B, long ldb, int kc, int n, float* out, long out_rs) {
+AVX2_TARGET void pack_rows(const float* B, long ldb, int kc, int n, float* out, long out_rs) {
   const int full = n & ~7;
   const __m256i mask = lane_mask(n - full);
   for (int k = 0; k < kc; ++k, B += ldb, out += out_rs) {
@@ -54,7 +54,7 @@ TINYNN_AVX2 void pack_rows(const float* B, long ldb, int kc, int n, float* out, 
 // tb=true: op(B)(k, j) = B[j·ldb + k], so a panel is the transpose of n rows of B: 8x8 blocks
 // through registers, scalar edges. k outermost, so that each group of 8 panel rows is written
 // whole while it is in L1.
-TINYNN_AVX2 void pack_columns(const float* B, long ldb, int kc, int n, float* out, long out_rs) {
+AVX2_TARGET void pack_columns(const float* B, long ldb, int kc, int n, float* out, long out_rs) {
   const int full_n = n & ~7, full_k = kc & ~7;
   for (int k = 0; k < full_k; k += 8)
     for (int j = 0; j < full_n; j += 8)
@@ -70,7 +70,7 @@ TINYNN_AVX2 void pack_columns(const float* B, long ldb, int kc, int n, float* ou
 
 }  // namespace
 
-TINYNN_AVX2 void pack_b_avx2(bool tb, const float* B, long ldb, int k0, int kc, int n0, int n,
+AVX2_TARGET void pack_b_avx2(bool tb, const float* B, long ldb, int k0, int kc, int n0, int n,
                              float* out, long out_rs) {
   if (tb)
     pack_columns(B + n0 * ldb + k0, ldb, kc, n, out, out_rs);

@@ -5,7 +5,7 @@
 namespace tinynn {
 
 const CudaStatus& cuda_status() {
-  static const CudaStatus status{false, 0, TINYNN_CUDA_OFF_REASON};
+  static const CudaStatus status{false, 0, CUDA_OFF_REASON};
   return status;
 }
 
