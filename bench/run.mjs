@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm run bench: trains the 784-128-10 MLP on MNIST with tinynn (fused driver and eager loop),
+// npm run bench: trains the 784-128-10 MLP on MNIST with tinynn (training driver and eager loop),
 // PyTorch and TensorFlow.js, side by side in one invocation, and writes the seconds per epoch,
 // samples/s, fraction of the fp32 peak and test accuracy of each to
 // bench/results/<machine>-<date>.{json,md,svg}. `node bench/run.mjs --help` for the options.

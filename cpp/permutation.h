@@ -1,5 +1,5 @@
 // The seeded shuffle of an epoch: the same permutation on every platform and backend, so the
-// eager DataLoader and the fused driver visit samples in the same order.
+// eager DataLoader and the training driver visit samples in the same order.
 #pragma once
 #include <cstdint>
 #include <vector>

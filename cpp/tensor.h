@@ -27,7 +27,7 @@ class Storage {
   void* data() const { return data_; }
   size_t bytes() const { return bytes_; }
 
-  // Held by a running fused driver: eager ops and a second driver must not touch it.
+  // Held by a running training driver: eager ops and a second driver must not touch it.
   std::atomic<int> busy{0};
 
  private:

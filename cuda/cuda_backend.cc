@@ -2,13 +2,13 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
 #include <string>
 
 #include "cpp/errors.h"
+#include "cpp/staged_step.h"
 #include "cuda/capture_lock.h"
 #include "cuda/check.h"
+#include "cuda/cuda_fused_step.h"
 #include "cuda/current_device.h"
 #include "cuda/event_marker.h"
 #include "cuda/graph.h"
@@ -25,23 +25,19 @@ std::string describe_bytes(size_t bytes) {
 
 cublasOperation_t op(bool transposed) { return transposed ? CUBLAS_OP_T : CUBLAS_OP_N; }
 
-bool env_is(const char* name, const char* value) {
-  const char* v = std::getenv(name);
-  return v && std::strcmp(v, value) == 0;
-}
-
 }  // namespace
 
-CudaBackend::CudaBackend(int device, const CublasApi& cublas)
-    : device_(device),
-      fused_head_(!env_is("TINYNN_CUDA_FUSED_HEAD", "0")),
-      fused_step_(!env_is("TINYNN_CUDA_FUSED_STEP", "0")),
-      cluster_layer1_(env_is("TINYNN_CUDA_CLUSTER_LAYER1", "1")),
-      resources_(std::make_shared<StreamResources>(device, cublas)) {}
+CudaBackend::CudaBackend(int device, const CublasApi& cublas, const QueueOptions& options)
+    : device_(device), resources_(std::make_shared<StreamResources>(device, cublas, options.tf32)) {}
 
 cudaStream_t CudaBackend::enter() {
   make_current(device_);
   return resources_->stream();
+}
+
+const StreamResources& CudaBackend::enter_queue() {
+  make_current(device_);
+  return *resources_;
 }
 
 void* CudaBackend::alloc(size_t bytes) {
@@ -123,9 +119,9 @@ void CudaBackend::download_unqueued(void* host_dst, const void* src, size_t byte
   check_cuda(cudaStreamSynchronize(copy_stream), "cudaStreamSynchronize(copy stream)");
 }
 
-std::unique_ptr<Backend> CudaBackend::fork() {
+std::unique_ptr<Backend> CudaBackend::fork(const QueueOptions& options) {
   cudaStream_t parent = enter();
-  auto child = std::make_unique<CudaBackend>(device_, resources_->api());
+  auto child = std::make_unique<CudaBackend>(device_, resources_->api(), options);
   // The child's stream starts after everything already enqueued here (uploads of the tensors
   // it is about to use, say). Later ordering between the two is the caller's: synchronize().
   cudaEvent_t ready = nullptr;
@@ -154,41 +150,55 @@ void CudaBackend::gemm(bool ta, bool tb, int M, int N, int K, float alpha, const
   check_cublas(resources_->api().sgemm(resources_->cublas(), op(tb), op(ta), N, M, K, &alpha, B,
                                        std::max(ldb, 1), A, std::max(lda, 1), &beta, C, ldc),
                "cublasSgemm_v2");
-  if (epilogue.bias || epilogue.relu)
-    launch_bias_relu(stream, C, ldc, epilogue.bias, M, N, epilogue.relu);
+  if (epilogue.bias || epilogue.activation != Activation::None)
+    launch_bias_activation(stream, C, ldc, epilogue.bias, M, N, epilogue.activation, epilogue.slope);
 }
 
-void CudaBackend::bias_relu(float* y, const float* bias, int rows, int cols, bool relu) {
-  launch_bias_relu(enter(), y, cols, bias, rows, cols, relu);
+void CudaBackend::unary(UnaryOp op, const float* x, float* y, size_t n, float a, float b) {
+  launch_unary(enter(), op, x, y, n, a, b);
 }
 
-void CudaBackend::add(float* y, const float* x, size_t n) { launch_add(enter(), y, x, n); }
-
-void CudaBackend::relu_backward(const float* dy, const float* y, float* dx, size_t n) {
-  launch_relu_backward(enter(), dy, y, dx, n);
+void CudaBackend::binary(BinaryOp op, const float* a, const float* b, float* out, const Broadcast& shape,
+                         float param) {
+  launch_binary(enter(), op, a, b, out, shape, param);
 }
 
-void CudaBackend::bias_grad(const float* dy, int rows, int cols, float* db, bool accumulate) {
-  launch_bias_grad(enter(), dy, rows, cols, db, accumulate);
+void CudaBackend::reduce(ReduceOp op, const float* x, float* out, int64_t outer, int64_t len, int64_t inner,
+                         bool accumulate) {
+  launch_reduce(enter(), op, x, out, outer, len, inner, accumulate);
+}
+
+void CudaBackend::argmax(const float* x, int64_t outer, int64_t len, int64_t inner, int32_t* out) {
+  launch_argmax(enter(), x, outer, len, inner, out);
+}
+
+void CudaBackend::softmax(const float* x, int rows, int cols, float* out, bool log) {
+  launch_softmax(enter(), x, rows, cols, out, log);
 }
 
 void CudaBackend::softmax_xent(const float* logits, const int32_t* labels, int rows, int cols,
                                float* loss, float* dlogits, int32_t* correct) {
   cudaStream_t stream = enter();
-  launch_softmax_xent(stream, resources_->xent(), logits, labels, rows, cols, loss, dlogits, correct);
+  launch_softmax_xent(stream, resources_->loss(), logits, labels, rows, cols, loss, dlogits, correct);
 }
 
-void CudaBackend::sgd_update(const SgdTensor* tensors, int count, const SgdConfig& config,
-                             bool first_step) {
-  launch_sgd_update(enter(), tensors, count, config, first_step);
+void CudaBackend::mse(const float* pred, const float* target, size_t n, float* loss, float* dpred) {
+  cudaStream_t stream = enter();
+  launch_mse(stream, resources_->loss(), pred, target, n, loss, dpred);
 }
 
-void CudaBackend::softmax(const float* x, int rows, int cols, float* probs) {
-  launch_softmax(enter(), x, rows, cols, probs);
+void CudaBackend::optimizer_update(const ParamUpdate* params, int count, const OptimizerConfig& config,
+                                   int64_t step) {
+  switch (config.kind) {
+    case OptimizerKind::Sgd:
+      launch_sgd_update(enter(), params, count, config.sgd, step == 1);
+      return;
+  }
+  throw RangeError("optimizer_update: unknown optimizer kind");
 }
 
-void CudaBackend::argmax(const float* x, int rows, int cols, int32_t* out) {
-  launch_argmax(enter(), x, rows, cols, out);
+void CudaBackend::gather_rows(const float* src, int cols, const int32_t* indices, int rows, float* dst) {
+  launch_gather_rows(enter(), src, cols, indices, rows, dst);
 }
 
 void CudaBackend::gather_batch(const uint8_t* images, const uint8_t* labels, int features,
@@ -197,60 +207,9 @@ void CudaBackend::gather_batch(const uint8_t* images, const uint8_t* labels, int
   launch_gather_batch(enter(), images, labels, features, indices, rows, scale, shift, x, y);
 }
 
-void CudaBackend::linear_xent_step(float* h, const float* h_bias, bool relu_input, const float* W,
-                                   const float* b, const int32_t* labels, int rows, int in, int out,
-                                   float* logits, float* dlogits, float* loss, int32_t* correct,
-                                   float* dW, float* db, float* dh, float* dh_bias) {
-  cudaStream_t stream = enter();
-  if (fused_head_ && launch_linear_xent_step(stream, resources_->head(), h, h_bias, relu_input, W, b,
-                                             labels, rows, in, out, logits, dlogits, loss, correct,
-                                             dW, db, dh, dh_bias))
-    return;
-  Backend::linear_xent_step(h, h_bias, relu_input, W, b, labels, rows, in, out, logits, dlogits,
-                            loss, correct, dW, db, dh, dh_bias);
-}
-
-void CudaBackend::linear_xent_sgd_step(float* h, float* h_bias, bool relu_input, float* W, float* b,
-                                       const int32_t* labels, int rows, int in, int out, float* logits,
-                                       float* dlogits, float* loss, int32_t* correct, float* dW, float* db,
-                                       float* dh, float* dh_bias, float* W_momentum, float* b_momentum,
-                                       float* h_bias_momentum, const SgdConfig& config, bool first_step) {
-  cudaStream_t stream = enter();
-  const HeadSgd sgd{sgd_params(config, first_step), W_momentum, b_momentum, h_bias_momentum};
-  if (fused_head_ && fused_step_ &&
-      launch_linear_xent_step(stream, resources_->head(), h, h_bias, relu_input, W, b, labels, rows, in, out,
-                              logits, dlogits, loss, correct, dW, db, dh, dh_bias, &sgd))
-    return;
-  Backend::linear_xent_sgd_step(h, h_bias, relu_input, W, b, labels, rows, in, out, logits, dlogits, loss,
-                                correct, dW, db, dh, dh_bias, W_momentum, b_momentum, h_bias_momentum, config,
-                                first_step);
-}
-
-void CudaBackend::gather_linear(const uint8_t* images, const uint8_t* labels, int features,
-                                const int32_t* indices, int rows, float scale, float shift,
-                                const float* W, int out, const GemmEpilogue& epilogue, float* x,
-                                int32_t* y, float* h) {
-  cudaStream_t stream = enter();
-  if (fused_step_ && cluster_layer1_ &&
-      launch_gather_linear_cluster(stream, images, labels, features, indices, rows, scale, shift, W, out, epilogue,
-                                   x, y, h))
-    return;
-  if (fused_step_ && launch_gather_linear(stream, resources_->gemm(), images, labels, features, indices, rows,
-                                          scale, shift, W, out, epilogue, x, y, h))
-    return;
-  Backend::gather_linear(images, labels, features, indices, rows, scale, shift, W, out, epilogue, x, y, h);
-}
-
-void CudaBackend::linear_grad_sgd(const float* dy, const float* x, int rows, int in, int out, float* dW,
-                                  float* W, float* W_momentum, const SgdConfig& config, bool first_step) {
-  cudaStream_t stream = enter();
-  if (fused_step_ && cluster_layer1_ &&
-      launch_linear_grad_sgd_cluster(stream, dy, x, rows, in, out, dW, W, W_momentum, sgd_params(config, first_step)))
-    return;
-  if (fused_step_ && launch_linear_grad_sgd(stream, resources_->gemm(), dy, x, rows, in, out, dW, W, W_momentum,
-                                            sgd_params(config, first_step)))
-    return;
-  Backend::linear_grad_sgd(dy, x, rows, in, out, dW, W, W_momentum, config, first_step);
+std::unique_ptr<StepExecutor> CudaBackend::fused_executor(const StepPlan& plan, const FusionOptions& options) {
+  if (!options.enabled || !staged_plan_supported(plan)) return nullptr;
+  return std::make_unique<CudaFusedStep>(*this, plan, options);
 }
 
 }  // namespace tinynn::gpu

@@ -1,7 +1,8 @@
 // The CUDA implementation of Backend: device memory from cudaMalloc, GEMMs through cuBLAS, the
-// fused parts in tinynn's own kernels (kernels_*.cu), all enqueued on the backend's own stream.
-// Nothing synchronises the host except download(), synchronize(), a Marker's wait() and the
-// unqueued transfers (which wait for their own copy only).
+// other primitives in tinynn's own kernels (cuda/kernels.h), all enqueued on the backend's own
+// stream; its fused executor (cuda/cuda_fused_step.h) runs on the same stream. Nothing
+// synchronises the host except download(), synchronize(), a Marker's wait() and the unqueued
+// transfers (which wait for their own copy only).
 #pragma once
 #include <memory>
 
@@ -12,7 +13,8 @@ namespace tinynn::gpu {
 
 class CudaBackend final : public Backend {
  public:
-  CudaBackend(int device, const CublasApi& cublas);
+  // The process-wide backend of a device (cuda_backend(i)) takes the default options: plain fp32.
+  CudaBackend(int device, const CublasApi& cublas, const QueueOptions& options = {});
   Device device() const override { return {DeviceKind::Cuda, device_}; }
 
   void* alloc(size_t bytes) override;
@@ -25,54 +27,42 @@ class CudaBackend final : public Backend {
   std::unique_ptr<Marker> mark() override;
   void upload_unqueued(void* dst, const void* host_src, size_t bytes) override;
   void download_unqueued(void* host_dst, const void* src, size_t bytes) override;
-  std::unique_ptr<Backend> fork() override;
+  std::unique_ptr<Backend> fork(const QueueOptions& options) override;
   std::unique_ptr<Recording> record(const std::function<void()>& enqueue) override;
 
   void gemm(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int lda,
             const float* B, int ldb, float beta, float* C, int ldc,
             const GemmEpilogue& epilogue) override;
-  void bias_relu(float* y, const float* bias, int rows, int cols, bool relu) override;
-  void relu_backward(const float* dy, const float* y, float* dx, size_t n) override;
-  void add(float* y, const float* x, size_t n) override;
-  void bias_grad(const float* dy, int rows, int cols, float* db, bool accumulate) override;
+  void unary(UnaryOp op, const float* x, float* y, size_t n, float a, float b) override;
+  void binary(BinaryOp op, const float* a, const float* b, float* out, const Broadcast& shape,
+              float param) override;
+  void reduce(ReduceOp op, const float* x, float* out, int64_t outer, int64_t len, int64_t inner,
+              bool accumulate) override;
+  void argmax(const float* x, int64_t outer, int64_t len, int64_t inner, int32_t* out) override;
+  void softmax(const float* x, int rows, int cols, float* out, bool log) override;
   void softmax_xent(const float* logits, const int32_t* labels, int rows, int cols, float* loss,
                     float* dlogits, int32_t* correct) override;
-  void sgd_update(const SgdTensor* tensors, int count, const SgdConfig& config,
-                  bool first_step) override;
-  void softmax(const float* x, int rows, int cols, float* probs) override;
-  void argmax(const float* x, int rows, int cols, int32_t* out) override;
+  void mse(const float* pred, const float* target, size_t n, float* loss, float* dpred) override;
+  void optimizer_update(const ParamUpdate* params, int count, const OptimizerConfig& config,
+                        int64_t step) override;
+  void gather_rows(const float* src, int cols, const int32_t* indices, int rows, float* dst) override;
   void gather_batch(const uint8_t* images, const uint8_t* labels, int features,
                     const int32_t* indices, int rows, float scale, float shift, float* x,
                     int32_t* y) override;
-  void linear_xent_step(float* h, const float* h_bias, bool relu_input, const float* W,
-                        const float* b, const int32_t* labels, int rows, int in, int out,
-                        float* logits, float* dlogits, float* loss, int32_t* correct, float* dW,
-                        float* db, float* dh, float* dh_bias) override;
-  void linear_xent_sgd_step(float* h, float* h_bias, bool relu_input, float* W, float* b,
-                            const int32_t* labels, int rows, int in, int out, float* logits,
-                            float* dlogits, float* loss, int32_t* correct, float* dW, float* db,
-                            float* dh, float* dh_bias, float* W_momentum, float* b_momentum,
-                            float* h_bias_momentum, const SgdConfig& config, bool first_step) override;
-  void gather_linear(const uint8_t* images, const uint8_t* labels, int features,
-                     const int32_t* indices, int rows, float scale, float shift, const float* W,
-                     int out, const GemmEpilogue& epilogue, float* x, int32_t* y, float* h) override;
-  void linear_grad_sgd(const float* dy, const float* x, int rows, int in, int out, float* dW,
-                       float* W, float* W_momentum, const SgdConfig& config, bool first_step) override;
+
+  // A CudaFusedStep on this backend's queue when the plan has the staged shape
+  // (staged_plan_supported) and fusion is enabled; null otherwise.
+  std::unique_ptr<StepExecutor> fused_executor(const StepPlan& plan, const FusionOptions& options) override;
+
+  // For the fused executor's own kernels: makes this backend's device current on the calling
+  // thread and returns its queue (stream, cuBLAS handle, reduction scratch).
+  const StreamResources& enter_queue();
 
  private:
   // Makes this backend's device current on the calling thread and returns its stream.
   cudaStream_t enter();
 
   int device_;
-  // TINYNN_CUDA_FUSED_HEAD=0 runs linear_xent_step as separate ops (to measure the fusion).
-  bool fused_head_;
-  // TINYNN_CUDA_FUSED_STEP=0 runs gather_linear, linear_grad_sgd and linear_xent_sgd_step's SGD
-  // as their default compositions of separate ops (to measure what those fusions buy).
-  bool fused_step_;
-  // TINYNN_CUDA_CLUSTER_LAYER1=1 runs gather_linear and linear_grad_sgd at batches 129..1024 as
-  // the cluster split-K kernels (sm_90+) instead of cuBLAS compositions. Opt-in until measured on
-  // a GPU (cuda/README.md).
-  bool cluster_layer1_;
   std::shared_ptr<StreamResources> resources_;
 };
 

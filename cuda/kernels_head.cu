@@ -1,5 +1,5 @@
-// Launchers of the fused head kernels (Backend::linear_xent_step / linear_xent_sgd_step): the
-// bodies, their geometry and the why of them are in kernels_head.cuh; here the __global__
+// Launchers of the fused head kernels (the head stage of a fused training step, StagedStep::head):
+// the bodies, their geometry and the why of them are in kernels_head.cuh; here the __global__
 // wrappers (their shared memory) and the choice of kernel, grid and cluster size.
 #include <cooperative_groups.h>
 
@@ -10,7 +10,7 @@
 
 #include "cuda/check.h"
 #include "cuda/cluster_support.h"
-#include "cuda/kernels.h"
+#include "cuda/kernels_fused.h"
 #include "cuda/kernels_head.cuh"
 
 namespace tinynn::gpu {
@@ -122,16 +122,12 @@ bool launch_head(cudaStream_t stream, HeadArgs& a) {
 
 }  // namespace
 
-bool launch_linear_xent_step(cudaStream_t stream, const HeadScratch& scratch, float* h,
-                             const float* h_bias, bool relu_input, const float* W, const float* b,
-                             const int32_t* labels, int rows, int in, int out, float* logits,
-                             float* dlogits, float* loss, int32_t* correct, float* dW, float* db,
-                             float* dh, float* dh_bias, const HeadSgd* sgd) {
-  // W, b and h_bias are written only with sgd, whose caller passes them as writable.
-  HeadArgs a{h, const_cast<float*>(h_bias), const_cast<float*>(W), const_cast<float*>(b), labels, rows, in, out,
-             0, relu_input, logits, dlogits, loss, correct, dW, db, dh, dh_bias, scratch, sgd != nullptr,
-             sgd ? sgd->params : SgdParams{}, sgd ? sgd->W_momentum : nullptr, sgd ? sgd->b_momentum : nullptr,
-             sgd ? sgd->h_bias_momentum : nullptr};
+bool launch_linear_xent_step(cudaStream_t stream, const HeadScratch& scratch, float* h, float* h_bias,
+                             bool relu_input, float* W, float* b, const int32_t* labels, int rows, int in,
+                             int out, float* logits, float* dlogits, float* loss, int32_t* correct, float* dW,
+                             float* db, float* dh, float* dh_bias, const HeadSgd& sgd) {
+  HeadArgs a{h, h_bias, W, b, labels, rows, in, out, 0, relu_input, logits, dlogits, loss, correct, dW, db, dh,
+             dh_bias, scratch, true, sgd.params, sgd.W_momentum, sgd.b_momentum, sgd.h_bias_momentum};
   return launch_head(stream, a);
 }
 

@@ -1,7 +1,7 @@
-// The fused tail of a training step (Backend::linear_xent_step): bias+ReLU of the previous layer,
-// the last Linear layer, softmax cross-entropy and the whole backward of that layer, in one
-// launch instead of eight, optionally followed by the SGD step of W, b and the previous layer's
-// bias (Backend::linear_xent_sgd_step) in the same launch.
+// The fused tail of a training step (the head stage of StagedStep, cpp/staged_step.h): bias+ReLU
+// of the previous layer, the last Linear layer, softmax cross-entropy and the whole backward of
+// that layer, in one launch instead of eight, optionally followed by the SGD step of W, b and the
+// previous layer's bias in the same launch.
 //
 // Two kernels, one contract:
 // - linear_xent_cluster_kernel (in = 128, out <= 16: the MNIST net's 128 -> 10; see its section):
@@ -53,7 +53,7 @@ struct HeadArgs {
   float* dh;
   float* dh_bias;
   HeadScratch scratch;
-  // The fused SGD step (linear_xent_sgd_step): W with dW, b with db, h_bias with dh_bias.
+  // The fused SGD step: W with dW, b with db, h_bias with dh_bias.
   bool apply_sgd;
   SgdParams sgd;
   float* W_momentum;
@@ -554,7 +554,7 @@ __device__ __forceinline__ void linear_xent_cluster_body(const HeadArgs& a, Clus
       label_next = a.labels[r + kClusterWarps];
     }
     if (a.h_bias) {
-      // v < 0 ? 0 : v keeps a NaN as NaN, like bias_relu.
+      // v < 0 ? 0 : v keeps a NaN as NaN, like the GEMM epilogue's ReLU.
       hv = add4(hv, hb);
       if (a.relu_input) {
         hv.x = hv.x < 0.f ? 0.f : hv.x; hv.y = hv.y < 0.f ? 0.f : hv.y;

@@ -4,7 +4,7 @@
 #include <cstdint>
 
 #include "cuda/check.h"
-#include "cuda/kernels.h"
+#include "cuda/kernels_fused.h"
 #include "cuda/kernels_linear.cuh"
 
 namespace tinynn::gpu {
@@ -40,10 +40,11 @@ bool launch_gather_linear(cudaStream_t stream, const GemmScratch& scratch, const
                           const uint8_t* labels, int features, const int32_t* indices, int rows,
                           float scale, float shift, const float* W, int out,
                           const GemmEpilogue& epilogue, float* x, int32_t* y, float* h) {
+  if (epilogue.activation != Activation::None && epilogue.activation != Activation::Relu) return false;
   const Plan p = gather_linear_plan(rows, out, features, images, W, x);
   if (!p.ok) return false;
   GatherLinearArgs a{images, labels, indices, W, epilogue.bias, x, y, h, rows, out, features, scale, shift,
-                     epilogue.relu, p.split, scratch};
+                     epilogue.activation == Activation::Relu, p.split, scratch};
   if (p.direct)
     gather_linear_direct_kernel<kGatherTM, kGatherTN><<<p.blocks, p.threads, 0, stream>>>(a);
   else

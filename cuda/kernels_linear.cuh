@@ -1,9 +1,10 @@
 // The first layer's GEMMs of a training step, each fused with its neighbours into one launch, for
-// batches of up to kDirectMaxRows rows (above that the launchers return false and Backend's
-// cuBLAS composition runs: it measured faster at batch 512; kernels_linear_cluster.cu has the
-// opt-in alternative for 129..1024 rows). Shapes with in/out/features % 4 == 0
-// and 16-byte aligned rows (the MNIST layer) take the direct kernels at the end of this file (no
-// split-K: whole-K tiles, 16-byte loads, in-block fixed-order sums); others the split-K kernels:
+// batches of up to kDirectMaxRows rows (above that the launchers return false and the stage's
+// composition of primitives runs, on cuBLAS: it measured faster at batch 512;
+// kernels_linear_cluster.cu has the opt-in alternative for 129..1024 rows). Shapes with
+// in/out/features % 4 == 0 and 16-byte aligned rows (the MNIST layer) take the direct kernels at
+// the end of this file (no split-K: whole-K tiles, 16-byte loads, in-block fixed-order sums);
+// others the split-K kernels:
 // - gather_linear_kernel: the batch gather (u8 images by index → f32·scale + shift, labels →
 //   int32) feeding h = x·Wᵀ (+ bias, ReLU), x written on the way (dW needs it);
 // - linear_grad_sgd_kernel: dW = dyᵀ·x with the SGD step of W in the epilogue.
@@ -264,7 +265,7 @@ __device__ __forceinline__ void gather_linear_body(const GatherLinearArgs& a, Sp
   if (writes_y) a.y[t.m0 + threadIdx.x] = label;
   finish_tile(t, a.split, a.M, a.N, a.scratch, acc, s.last, [&](int, int j, int m, int n, float v) {
     if (a.bias) v += bias[j];
-    a.h[static_cast<size_t>(m) * a.N + n] = a.relu && v < 0.f ? 0.f : v;  // keeps NaN, like bias_relu
+    a.h[static_cast<size_t>(m) * a.N + n] = a.relu && v < 0.f ? 0.f : v;  // keeps NaN, like the GEMM epilogue
   });
 }
 
@@ -449,7 +450,7 @@ __device__ __forceinline__ void gather_linear_direct_body(const GatherLinearArgs
 #pragma unroll
     for (int g = 1; g < kGroups; ++g) v += part[g * kOut + threadIdx.x];
     if (a.bias) v += bias;
-    a.h[static_cast<size_t>(em) * a.N + en] = a.relu && v < 0.f ? 0.f : v;  // keeps NaN, like bias_relu
+    a.h[static_cast<size_t>(em) * a.N + en] = a.relu && v < 0.f ? 0.f : v;  // keeps NaN, like the GEMM epilogue
   }
 }
 
@@ -537,7 +538,7 @@ __device__ __forceinline__ void linear_grad_sgd_direct_body(const GradSgdArgs& a
 inline bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
 
 // Up to this many rows (batch) the direct kernels run; above it cuBLAS's split-K composition
-// (Backend's default: gather + GEMM, GEMM + SGD kernel) measured faster than both these kernels
+// (the stages' default: gather + GEMM, GEMM + SGD kernel) measured faster than both these kernels
 // and the split-K ones (H200, batch 512: epoch 5.00 ms vs 5.53 split-K, 5.98 direct).
 constexpr int kDirectMaxRows = 128;
 

@@ -6,7 +6,7 @@
 
 #include "cuda/check.h"
 #include "cuda/cluster_support.h"
-#include "cuda/kernels.h"
+#include "cuda/kernels_fused.h"
 #include "cuda/kernels_linear_cluster.cuh"
 
 namespace tinynn::gpu {
@@ -61,10 +61,11 @@ bool launch_gather_linear_cluster(cudaStream_t stream, const uint8_t* images, co
                                   const float* W, int out, const GemmEpilogue& epilogue, float* x, int32_t* y,
                                   float* h) {
   if (features <= 0 || out <= 0 || features % 4 != 0 || out % 4 != 0 || !aligned(images, 4) || !aligned(W, 16) || !aligned(x, 16) ||
-      !aligned(h, 16) || (epilogue.bias && !aligned(epilogue.bias, 16)) || !suits(rows))
+      !aligned(h, 16) || (epilogue.bias && !aligned(epilogue.bias, 16)) ||
+      (epilogue.activation != Activation::None && epilogue.activation != Activation::Relu) || !suits(rows))
     return false;
   const GatherLinearArgs a{images, labels, indices, W, epilogue.bias, x, y, h, rows, out, features, scale, shift,
-                           epilogue.relu, geometry(rows, out, features, 4)};
+                           epilogue.activation == Activation::Relu, geometry(rows, out, features, 4)};
   launch(stream, gather_linear_cluster_kernel, a, "gather_linear cluster kernel launch");
   return true;
 }

@@ -220,7 +220,7 @@ __device__ inline void gather_linear_cluster_body(const GatherLinearArgs& a, Gat
         const int m = t.m0 + v / kVecsPerRow, n = t.n0 + 4 * (v % kVecsPerRow);
         if (m >= a.M || n >= a.N) return;
         if (a.bias) sum = add4(sum, bias);
-        if (a.relu) {  // keeps NaN, like bias_relu
+        if (a.relu) {  // keeps NaN, like the GEMM epilogue
           sum.x = sum.x < 0.f ? 0.f : sum.x;
           sum.y = sum.y < 0.f ? 0.f : sum.y;
           sum.z = sum.z < 0.f ? 0.f : sum.z;

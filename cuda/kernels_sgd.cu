@@ -1,6 +1,10 @@
-// The SGD step over every parameter tensor in one launch: the tensors travel by value in the
-// kernel's argument block (up to kSgdTensors of them, ~600 bytes) and the grid strides over their
-// concatenation, so the 4 tensors of the MNIST net (101 770 floats) cost one launch, not four.
+// The SGD step over every parameter tensor in one launch (Backend::optimizer_update with an SGD
+// config): the tensors travel by value in the kernel's argument block (up to kSgdTensors of them,
+// ~600 bytes) and the grid strides over their concatenation, so the 4 tensors of the MNIST net
+// (101 770 floats) cost one launch, not four.
+#include <string>
+
+#include "cpp/errors.h"
 #include "cuda/check.h"
 #include "cuda/kernels.h"
 #include "cuda/launch_shape.cuh"
@@ -35,19 +39,26 @@ __global__ void sgd_kernel(const __grid_constant__ SgdArgs a) {
 
 }  // namespace
 
-void launch_sgd_update(cudaStream_t stream, const SgdTensor* tensors, int count,
-                       const SgdConfig& config, bool first_step) {
+void launch_sgd_update(cudaStream_t stream, const ParamUpdate* params, int count, const SgdConfig& config,
+                       bool first_step) {
+  // With momentum every parameter needs its buffer (the kernel reads and writes it).
+  if (config.momentum != 0.f) {
+    for (int t = 0; t < count; ++t) {
+      if (params[t].n != 0 && !params[t].state[0])
+        throw RangeError("SGD with momentum: parameter " + std::to_string(t) + " has no momentum buffer");
+    }
+  }
   for (int first = 0; first < count; first += kSgdTensors) {
     SgdArgs a{};
     a.sgd = sgd_params(config, first_step);
     size_t total = 0;
     const int last = count - first < kSgdTensors ? count : first + kSgdTensors;
     for (int t = first; t < last; ++t) {
-      if (tensors[t].n == 0) continue;
-      a.param[a.count] = tensors[t].param;
-      a.grad[a.count] = tensors[t].grad;
-      a.momentum_buf[a.count] = tensors[t].momentum_buf;
-      total += tensors[t].n;
+      if (params[t].n == 0) continue;
+      a.param[a.count] = params[t].param;
+      a.grad[a.count] = params[t].grad;
+      a.momentum_buf[a.count] = config.momentum != 0.f ? params[t].state[0] : nullptr;
+      total += params[t].n;
       a.end[a.count++] = total;
     }
     if (a.count == 0) continue;

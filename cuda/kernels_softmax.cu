@@ -1,6 +1,6 @@
 // Row-wise kernels over logits [rows, cols]: softmax cross-entropy (loss, dlogits and hits in one
-// pass), softmax and argmax. One warp per row: the layer-2 rows of the MNIST net are 10 wide, so a
-// warp covers a row in one load; wider rows loop over 32-column strides.
+// pass) and softmax / log-softmax. One warp per row: the layer-2 rows of the MNIST net are 10
+// wide, so a warp covers a row in one load; wider rows loop over 32-column strides.
 #include "cuda/check.h"
 #include "cuda/kernels.h"
 #include "cuda/row_reduce.cuh"
@@ -11,13 +11,13 @@ namespace {
 constexpr int kWarps = 8;  // rows per block at a time
 constexpr unsigned kMaxRowBlocks = 65535;
 
-// Grid: up to kXentMaxBlocks blocks of kWarps warps; warp w of block b takes rows
+// Grid: up to kLossMaxBlocks blocks of kWarps warps; warp w of block b takes rows
 // b·kWarps + w, then strides by gridDim.x·kWarps. Each block leaves its loss and hit sums in
 // scratch; the last block to finish (ticket) adds them in block order and writes *loss, so the
 // mean is deterministic and needs no float atomics or host sync.
 __global__ void softmax_xent_kernel(const float* logits, const int32_t* __restrict__ labels,
                                     int rows, int cols, float* loss, float* dlogits,
-                                    int32_t* correct, XentScratch scratch) {
+                                    int32_t* correct, LossScratch scratch) {
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
   const float inv_rows = 1.0f / static_cast<float>(rows);
   double warp_loss = 0.0;
@@ -27,7 +27,8 @@ __global__ void softmax_xent_kernel(const float* logits, const int32_t* __restri
     const RowMax m = warp_row_max(x, cols, lane);
     const float sum = row_exp_sum(x, cols, m.value, lane);
     const int label = labels[r];
-    // The loss term is read before dlogits is written, so dlogits may alias logits.
+    // The loss term is read before dlogits is written, so dlogits may alias logits. A label
+    // outside [0, cols) is never used as an index: its row's loss is NaN (row_xent).
     if (lane == 0) {
       warp_loss += row_xent(x, cols, label, m, sum);
       warp_hits += m.index == label;
@@ -79,23 +80,22 @@ __global__ void softmax_xent_kernel(const float* logits, const int32_t* __restri
   }
 }
 
-__global__ void softmax_kernel(const float* x, int rows, int cols, float* probs) {
+// LOG: out = (x − max) − log Σ exp(x − max); else exp(x − max) / Σ exp(x − max).
+template <bool LOG>
+__global__ void softmax_kernel(const float* x, int rows, int cols, float* out) {
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
   for (int r = blockIdx.x * kWarps + warp; r < rows; r += gridDim.x * kWarps) {
     const float* in = x + static_cast<size_t>(r) * cols;
     const RowMax m = warp_row_max(in, cols, lane);
     const float sum = row_exp_sum(in, cols, m.value, lane);
-    __syncwarp();
-    float* out = probs + static_cast<size_t>(r) * cols;
-    for (int c = lane; c < cols; c += 32) out[c] = expf(in[c] - m.value) / sum;
-  }
-}
-
-__global__ void argmax_kernel(const float* x, int rows, int cols, int32_t* out) {
-  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-  for (int r = blockIdx.x * kWarps + warp; r < rows; r += gridDim.x * kWarps) {
-    const RowMax m = warp_row_max(x + static_cast<size_t>(r) * cols, cols, lane);
-    if (lane == 0) out[r] = m.index;
+    __syncwarp();  // out may alias x: every lane has read the row before any writes it
+    float* o = out + static_cast<size_t>(r) * cols;
+    if constexpr (LOG) {
+      const float log_sum = logf(sum);
+      for (int c = lane; c < cols; c += 32) o[c] = (in[c] - m.value) - log_sum;
+    } else {
+      for (int c = lane; c < cols; c += 32) o[c] = expf(in[c] - m.value) / sum;
+    }
   }
 }
 
@@ -106,25 +106,22 @@ unsigned row_blocks(int rows, unsigned cap) {
 
 }  // namespace
 
-void launch_softmax_xent(cudaStream_t stream, const XentScratch& scratch, const float* logits,
+void launch_softmax_xent(cudaStream_t stream, const LossScratch& scratch, const float* logits,
                          const int32_t* labels, int rows, int cols, float* loss, float* dlogits,
                          int32_t* correct) {
   if (rows <= 0 || cols <= 0) return;
-  softmax_xent_kernel<<<row_blocks(rows, kXentMaxBlocks), kWarps * 32, 0, stream>>>(
+  softmax_xent_kernel<<<row_blocks(rows, kLossMaxBlocks), kWarps * 32, 0, stream>>>(
       logits, labels, rows, cols, loss, dlogits, correct, scratch);
   check_launch("softmax_xent kernel launch");
 }
 
-void launch_softmax(cudaStream_t stream, const float* x, int rows, int cols, float* probs) {
+void launch_softmax(cudaStream_t stream, const float* x, int rows, int cols, float* out, bool log) {
   if (rows <= 0 || cols <= 0) return;
-  softmax_kernel<<<row_blocks(rows, kMaxRowBlocks), kWarps * 32, 0, stream>>>(x, rows, cols, probs);
+  if (log)
+    softmax_kernel<true><<<row_blocks(rows, kMaxRowBlocks), kWarps * 32, 0, stream>>>(x, rows, cols, out);
+  else
+    softmax_kernel<false><<<row_blocks(rows, kMaxRowBlocks), kWarps * 32, 0, stream>>>(x, rows, cols, out);
   check_launch("softmax kernel launch");
-}
-
-void launch_argmax(cudaStream_t stream, const float* x, int rows, int cols, int32_t* out) {
-  if (rows <= 0 || cols <= 0) return;
-  argmax_kernel<<<row_blocks(rows, kMaxRowBlocks), kWarps * 32, 0, stream>>>(x, rows, cols, out);
-  check_launch("argmax kernel launch");
 }
 
 }  // namespace tinynn::gpu

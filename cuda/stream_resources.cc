@@ -1,8 +1,5 @@
 #include "cuda/stream_resources.h"
 
-#include <cstdlib>
-#include <cstring>
-
 #include "cuda/capture_lock.h"
 #include "cuda/check.h"
 #include "cuda/current_device.h"
@@ -18,16 +15,13 @@ size_t cublas_workspace_bytes(int device) {
   return (major >= 9 ? 32u : 4u) << 20;
 }
 
-// fp32 GEMMs by default (CUBLAS_DEFAULT_MATH never uses TF32 for sgemm); TINYNN_TF32=1 lets
-// cuBLAS round the inputs to TF32 on tensor cores: faster on Ampere and newer, ~1e-3 relative.
-cublasMath_t math_mode() {
-  const char* tf32 = std::getenv("TINYNN_TF32");
-  return tf32 && std::strcmp(tf32, "1") == 0 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH;
-}
+// fp32 GEMMs by default (CUBLAS_DEFAULT_MATH never uses TF32 for sgemm); with tf32, cuBLAS may
+// round the inputs to TF32 on tensor cores: faster on Ampere and newer, ~1e-3 relative.
+cublasMath_t math_mode(bool tf32) { return tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH; }
 
 }  // namespace
 
-StreamResources::StreamResources(int device, const CublasApi& cublas) : device_(device), api_(cublas) {
+StreamResources::StreamResources(int device, const CublasApi& cublas, bool tf32) : device_(device), api_(cublas) {
   make_current(device);
   try {
     std::lock_guard<std::mutex> no_capture_meanwhile(capture_lock());  // released before release()
@@ -40,21 +34,21 @@ StreamResources::StreamResources(int device, const CublasApi& cublas) : device_(
     const size_t workspace_bytes = cublas_workspace_bytes(device);
     check_cuda(cudaMalloc(&workspace_, workspace_bytes), "cudaMalloc(cuBLAS workspace)");
     check_cublas(api_.set_workspace(handle_, workspace_, workspace_bytes), "cublasSetWorkspace_v2");
-    check_cublas(api_.set_math_mode(handle_, math_mode()), "cublasSetMathMode");
+    check_cublas(api_.set_math_mode(handle_, math_mode(tf32)), "cublasSetMathMode");
 
     // One allocation for all scratches; the doubles come first in each, so they are aligned.
-    const size_t gemm_offset = (kXentScratchBytes + kHeadScratchBytes + 255) / 256 * 256;
+    const size_t gemm_offset = (kLossScratchBytes + kHeadScratchBytes + 255) / 256 * 256;
     const size_t scratch_bytes = gemm_offset + kGemmScratchBytes;
     check_cuda(cudaMalloc(&scratch_, scratch_bytes), "cudaMalloc(reduction scratch)");
     char* base = static_cast<char*>(scratch_);
-    xent_.loss_partials = reinterpret_cast<double*>(base);
-    xent_.hit_partials = reinterpret_cast<int32_t*>(base + kXentMaxBlocks * sizeof(double));
-    xent_.ticket = reinterpret_cast<unsigned*>(base + kXentMaxBlocks * (sizeof(double) + sizeof(int32_t)));
-    base += kXentScratchBytes;  // a multiple of 8
+    loss_.loss_partials = reinterpret_cast<double*>(base);
+    loss_.hit_partials = reinterpret_cast<int32_t*>(base + kLossMaxBlocks * sizeof(double));
+    loss_.ticket = reinterpret_cast<unsigned*>(base + kLossMaxBlocks * (sizeof(double) + sizeof(int32_t)));
+    base += kLossScratchBytes;  // a multiple of 8
     head_.loss_partials = reinterpret_cast<double*>(base);
     head_.hit_partials = reinterpret_cast<int32_t*>(base + kHeadMaxBlocks * sizeof(double));
     // The fused head's last block reads the partials as float4s: 16-byte aligned.
-    static_assert((kXentScratchBytes + kHeadMaxBlocks * (sizeof(double) + sizeof(int32_t))) % 16 == 0 &&
+    static_assert((kLossScratchBytes + kHeadMaxBlocks * (sizeof(double) + sizeof(int32_t))) % 16 == 0 &&
                       kHeadMaxPartial % 4 == 0,
                   "head partials are float4-aligned");
     head_.partials = reinterpret_cast<float*>(base + kHeadMaxBlocks * (sizeof(double) + sizeof(int32_t)));

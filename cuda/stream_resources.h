@@ -1,7 +1,7 @@
 // Everything one queue of work owns on its device: a non-blocking stream, a second one for the
 // transfers that must not queue behind the first one's work, a cuBLAS handle bound to the first
 // with a workspace of its own (so cuBLAS never allocates while a graph is being captured), and the
-// scratch of the cross-block reductions of softmax_xent, the fused head and the split-K GEMMs. A
+// scratch of the cross-block reductions of the loss kernels, the fused head and the split-K GEMMs. A
 // backend and every recording made on it share one (shared_ptr), so a graph never outlives the
 // stream and buffers it launches into.
 #pragma once
@@ -9,13 +9,15 @@
 #include <cuda_runtime_api.h>
 
 #include "cuda/cublas_loader.h"
-#include "cuda/kernels.h"
+#include "cuda/scratch.h"
 
 namespace tinynn::gpu {
 
 class StreamResources {
  public:
-  StreamResources(int device, const CublasApi& cublas);
+  // tf32: the cuBLAS handle may run fp32 GEMMs on TF32 tensor cores (QueueOptions::tf32);
+  // otherwise it computes in plain fp32.
+  StreamResources(int device, const CublasApi& cublas, bool tf32);
   ~StreamResources();
   StreamResources(const StreamResources&) = delete;
   StreamResources& operator=(const StreamResources&) = delete;
@@ -26,7 +28,7 @@ class StreamResources {
   cudaStream_t copy_stream() const { return copy_stream_; }
   cublasHandle_t cublas() const { return handle_; }
   const CublasApi& api() const { return api_; }
-  const XentScratch& xent() const { return xent_; }
+  const LossScratch& loss() const { return loss_; }
   const HeadScratch& head() const { return head_; }
   const GemmScratch& gemm() const { return gemm_; }
 
@@ -40,7 +42,7 @@ class StreamResources {
   cublasHandle_t handle_ = nullptr;
   void* workspace_ = nullptr;
   void* scratch_ = nullptr;
-  XentScratch xent_{};
+  LossScratch loss_{};
   HeadScratch head_{};
   GemmScratch gemm_{};
 };

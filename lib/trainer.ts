@@ -94,7 +94,7 @@ export interface Evaluation {
 }
 
 /**
- * Trains a model with the fused native driver: whole SGD steps run natively on a worker thread
+ * Trains a model with the native training driver: whole SGD steps run natively on a worker thread
  * (the event loop stays free); progress arrives as callbacks on the JS thread.
  */
 export class Trainer {
@@ -181,7 +181,7 @@ export class Trainer {
     const out: { linear: Linear; relu: boolean }[] = [];
     this.model.layers.forEach((m, i) => {
       if (m instanceof Linear) {
-        if (!m.bias) throw new TypeError(`Trainer: layer ${i} is a Linear without bias, which the fused driver does not support`);
+        if (!m.bias) throw new TypeError(`Trainer: layer ${i} is a Linear without bias, which the training driver does not support`);
         out.push({ linear: m, relu: false });
       } else if (m instanceof ReLU && out.length > 0 && !out[out.length - 1].relu && this.model.layers[i - 1] instanceof Linear) {
         out[out.length - 1].relu = true;

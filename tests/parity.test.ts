@@ -40,7 +40,7 @@ describe.each(runs)('PyTorch parity, run %s', (_name, run) => {
     losses.forEach((l, i) => expect(relErr(l, run.losses[i]), `step ${i + 1}: ${l} vs ${run.losses[i]}`).toBeLessThan(1e-4));
   });
 
-  it('fused driver: every loss within 1e-4 relative', async () => {
+  it('training driver: every loss within 1e-4 relative', async () => {
     const { model, optimizer } = await fromFixture(run);
     const trainer = new Trainer(model, { optimizer, loss: new nn.CrossEntropyLoss() });
     const losses: number[] = [];

@@ -1,4 +1,4 @@
-// The fused driver's pipelined epoch loop (the next chunk is queued before the previous one's
+// The training driver's pipelined epoch loop (the next chunk is queued before the previous one's
 // losses are read back): what it reports must be what eager training computes step by step, and a
 // non-finite loss must be blamed on the step that produced it, not on the chunk being read back.
 import { beforeAll, describe, expect, it } from 'vitest';

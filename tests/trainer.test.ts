@@ -1,4 +1,4 @@
-// The fused Trainer on real MNIST: accuracy, determinism, abort, responsiveness, refusals.
+// The Trainer on real MNIST: accuracy, determinism, abort, responsiveness, refusals.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Dataset, datasets, manualSeed, nn, optim, tensor, Trainer } from '../dist/index.js';
 

@@ -1,4 +1,4 @@
-// tinynn's two ways to train, on the CPU and on CUDA: the fused native driver (Trainer.fit) and
+// tinynn's two ways to train, on the CPU and on CUDA: the native training driver (Trainer.fit) and
 // the eager PyTorch-style loop (DataLoader + forward / backward / step, one native call per op).
 import { LR, MOMENTUM, SHUFFLE_SEED, tinynnModel } from '../model-spec.mjs';
 import { tinynn } from '../tinynn-package.mjs';
@@ -24,7 +24,7 @@ export function fusedSystem(device, { train, test }) {
   let epoch = 0;
   return {
     name: `tinynn-${device}-fused`,
-    description: `tinynn on ${device}, fused native driver (Trainer.fit)`,
+    description: `tinynn on ${device}, native training driver (Trainer.fit, fused executor)`,
     async prepare(b, weights) {
       const { model, optimizer, loss } = freshModel(device, weights);
       trainer = new Trainer(model, { optimizer, loss });

@@ -57,8 +57,9 @@ std::string read_string(const Napi::Value& v, const char* what) {
 std::vector<int64_t> read_shape(const Napi::Value& v, const char* what) {
   if (!v.IsArray()) throw TypeError(std::string(what) + " must be an array of sizes, got " + describe(v));
   Napi::Array a = v.As<Napi::Array>();
-  if (a.Length() < 1 || a.Length() > 4) {
-    throw RangeError(std::string(what) + " must have 1 to 4 dimensions, got " + std::to_string(a.Length()));
+  if (a.Length() < 1 || a.Length() > static_cast<uint32_t>(kMaxRank)) {
+    throw RangeError(std::string(what) + " must have 1 to " + std::to_string(kMaxRank) + " dimensions, got " +
+                     std::to_string(a.Length()));
   }
   std::vector<int64_t> shape;
   double total = 1;

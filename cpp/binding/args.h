@@ -18,7 +18,7 @@ double read_finite(const Napi::Value& v, const char* what);
 // An integer in [min, max].
 int64_t read_int(const Napi::Value& v, const char* what, int64_t min, int64_t max);
 std::string read_string(const Napi::Value& v, const char* what);
-// A shape: an array of 1..4 integers each >= 1 (RangeError on zero or negative sizes).
+// A shape: an array of 1..kMaxRank integers each >= 1 (RangeError on zero or negative sizes).
 std::vector<int64_t> read_shape(const Napi::Value& v, const char* what);
 DType read_dtype(const Napi::Value& v, const char* what);
 

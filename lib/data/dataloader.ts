@@ -1,5 +1,5 @@
 // DataLoader: batches of a Dataset as tensors for the eager path, in the same seeded order as the
-// fused Trainer (both draw the epoch's permutation from native.ops.permutation).
+// Trainer (both draw the epoch's permutation from native.ops.permutation).
 import { describe, resolveDevice, type DeviceSpec } from '../device';
 import { native } from '../native';
 import { defaultGenerator } from '../random';

@@ -1,10 +1,13 @@
-// Every CUDA op of the raw addon against the CPU backend, on fresh random inputs of odd sizes.
-// Shared by tests/gpu/check-ops.mjs (plain node, on a GPU machine) and tests/cuda.test.ts (vitest,
-// skipped without a GPU). Needs nothing but the addon: no node_modules.
+// Every CUDA primitive of the raw addon against the CPU backend, on fresh random inputs of odd
+// sizes, and the error paths. Shared by tests/gpu/check-ops.mjs (plain node, on a GPU machine) and
+// tests/cuda.test.ts (vitest, skipped without a GPU). Needs nothing but the addon: no node_modules.
+// The training-step executors (composed and fused, through native.Driver) are checked in
+// tests/gpu/step-checks.mjs.
 //
 // Agreement: max |cuda − cpu| / max |cpu| over a tensor ≤ 1e-4 (fp32 on both sides; the CPU backend
-// is the reference). Outputs the op writes in place are filled with NaN first on the device, so a
-// kernel that skips an element (or reads C when beta = 0) shows up.
+// is the reference); selections (relu, max/min, comparisons, gathers) exactly. Outputs the op
+// writes are poisoned with NaN first on the device, so a kernel that skips an element (or reads C
+// when beta = 0) shows up.
 
 export const TOLERANCE = 1e-4;
 export const SIZES = [1, 7, 33, 129, 785];
@@ -20,6 +23,10 @@ export function makeRandom(seed) {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
   return {
+    /** Restarts the sequence from `seed2` (check-ops.mjs: each check's inputs from its name). */
+    reseed(seed2) {
+      s = seed2 >>> 0;
+    },
     floats(n, lo = -1, hi = 1) {
       const a = new Float32Array(n);
       for (let i = 0; i < n; i++) a[i] = lo + (hi - lo) * next();
@@ -57,7 +64,54 @@ export function relError(a, b) {
   return scale === 0 ? Infinity : diff / scale;
 }
 
-function firstMismatch(a, b) {
+/**
+ * Outputs that may hold NaN or infinities (special inputs): those positions must match exactly
+ * (NaN for NaN, the same infinity), the finite rest within `tol` of max |finite b|.
+ */
+export function compareSpecial(a, b, tol = TOLERANCE) {
+  if (a.length !== b.length) return { ok: false, err: Infinity, detail: `lengths ${a.length} vs ${b.length}` };
+  const fa = [], fb = [];
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i], y = b[i];
+    if (Number.isFinite(y) && Number.isFinite(x)) {
+      fa.push(x);
+      fb.push(y);
+    } else if (!(Number.isNaN(x) && Number.isNaN(y)) && x !== y) {
+      return { ok: false, err: Infinity, detail: `element ${i}: ${x} vs ${y} (cpu)` };
+    }
+  }
+  const err = relError(fa, fb);
+  return { ok: err <= tol, err, detail: `NaN/inf positions equal; finite rel err ${err.toExponential(2)} (tol ${tol})` };
+}
+
+/** The numpy broadcast of two shapes (null when they do not broadcast). */
+export function broadcastShape(a, b) {
+  const rank = Math.max(a.length, b.length);
+  const out = [];
+  for (let i = 0; i < rank; i++) {
+    const x = a[a.length - rank + i] ?? 1, y = b[b.length - rank + i] ?? 1;
+    if (x !== y && x !== 1 && y !== 1) return null;
+    out.push(x === 1 ? y : x);
+  }
+  return out;
+}
+
+/**
+ * One torch.optim.SGD update in float64, in place: p, m (momentum buffer) Float64Arrays, g the
+ * gradient, step the parameter's 1-based count (step 1 sets the buffer to the gradient).
+ */
+export function sgdReference(p, g, m, o, step) {
+  for (let i = 0; i < p.length; i++) {
+    let d = g[i] + o.weightDecay * p[i];
+    if (o.momentum !== 0) {
+      m[i] = step === 1 ? d : o.momentum * m[i] + (1 - o.dampening) * d;
+      d = o.nesterov ? d + o.momentum * m[i] : m[i];
+    }
+    p[i] -= o.lr * d;
+  }
+}
+
+export function firstMismatch(a, b) {
   for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return i;
   return -1;
 }
@@ -87,6 +141,12 @@ export function opChecks(native, rnd, device = 'cuda') {
     const bad = results.find((r) => !r.ok);
     const err = Math.max(...results.map((r) => r.err ?? 0));
     return { ok: !bad, err, detail: (bad ?? results[0]).detail };
+  };
+  // Both results have the same shape (and `want`, when given).
+  const sameShape = (r, want = null) => {
+    const s = { cpu: r.cpu.shape.join(','), cuda: r.cuda.shape.join(',') };
+    const ok = s.cpu === s.cuda && (want === null || s.cpu === want.join(','));
+    return { ok, err: 0, detail: `shape [${s.cuda}] vs [${s.cpu}]${want ? ` (want [${want}])` : ''}` };
   };
   const checks = [];
   const add = (name, fn) => checks.push([name, () => { try { return fn(); } finally { disposeAll(); } }]);
@@ -233,32 +293,6 @@ export function opChecks(native, rnd, device = 'cuda') {
     return { ok: Object.is(a.loss, b.loss) && a.correct === b.correct, err: 0, detail: `loss ${a.loss} then ${b.loss}` };
   });
 
-  // SGD over several tensors in one call (one launch), three steps: the first initialises the
-  // momentum buffers, as in PyTorch.
-  const sgdConfigs = [
-    { lr: 0.1, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false },
-    { lr: 0.05, momentum: 0.9, dampening: 0, weightDecay: 0, nesterov: false },
-    { lr: 0.05, momentum: 0.9, dampening: 0.1, weightDecay: 1e-2, nesterov: false },
-    { lr: 0.01, momentum: 0.8, dampening: 0, weightDecay: 5e-4, nesterov: true },
-  ];
-  for (const options of sgdConfigs) {
-    add(`sgdStep ${JSON.stringify(options)} over 20 tensors`, () => {
-      const sizes = [];
-      for (let i = 0; i < 20; i++) sizes.push(rnd.pick([1, 7, 33, 129, 785, 100_352]));
-      const params = sizes.map((n) => both(rnd.floats(n), [n]));
-      const bufs = sizes.map((n) => (options.momentum ? both(new Float32Array(n), [n]) : { cpu: null, cuda: null }));
-      for (let step = 0; step < 3; step++) {
-        const grads = sizes.map((n) => both(rnd.floats(n), [n]));
-        for (const d of ['cpu', 'cuda']) {
-          ops.sgdStep(params.map((p) => p[d]), grads.map((g) => g[d]), bufs.map((m) => m[d]), options, step === 0);
-        }
-      }
-      const results = params.map((p, i) => compare(`param ${i}`, p.cuda.toArray(), p.cpu.toArray()));
-      if (options.momentum) bufs.forEach((m, i) => results.push(compare(`momentum ${i}`, m.cuda.toArray(), m.cpu.toArray())));
-      return all(...results);
-    });
-  }
-
   for (const [n, features, B] of [[1, 1, 1], [100, 7, 33], [1000, 785, 129], [60000, 784, 64], [60000, 784, 512]]) {
     add(`gatherBatch N=${n} F=${features} B=${B}`, () => {
       const images = both(rnd.bytes(n * features), [n, features]);
@@ -277,192 +311,200 @@ export function opChecks(native, rnd, device = 'cuda') {
     });
   }
 
-  // The fused tail of a training step (Backend::linear_xent_step; CUDA runs it as one kernel),
-  // where the addon exposes it as ops.linearXentStep.
-  if (typeof ops.linearXentStep === 'function') {
-    const headShapes = [[1, 1, 1], [7, 33, 10], [16, 128, 10], [17, 128, 10], [64, 128, 10], [512, 128, 10],
-      [100, 200, 32], [33, 785, 10], [2100, 128, 10]];
-    for (const [B, inF, outF] of headShapes) {
-      for (const [withBias, relu, wantDh] of [[true, true, true], [false, true, true], [false, false, false], [true, false, true]]) {
-        add(`linearXentStep B=${B} in=${inF} out=${outF} hBias=${+withBias} relu=${+relu} dh=${+wantDh}`, () => {
-          const h = both(rnd.floats(B * inF), [B, inF]);
-          const hBias = withBias ? both(rnd.floats(inF), [inF]) : { cpu: null, cuda: null };
-          const w = both(rnd.floats(outF * inF), [outF, inF]);
-          const b = both(rnd.floats(outF), [outF]);
-          const labels = both(rnd.ints(B, outF), [B]);
-          poisonPool(B * inF);
-          const r = {};
-          for (const d of ['cpu', 'cuda']) {
-            r[d] = ops.linearXentStep(h[d], hBias[d], relu, w[d], b[d], labels[d], wantDh);
-            for (const k of ['logits', 'dlogits', 'dw', 'db', 'dh', 'dhBias']) if (r[d][k]) track(r[d][k]);
-          }
-          const loss = Math.abs(r.cuda.loss - r.cpu.loss) / Math.max(Math.abs(r.cpu.loss), 1e-6);
-          const parts = [
-            compare('h (in place)', h.cuda.toArray(), h.cpu.toArray()),
-            { ok: loss <= TOLERANCE, err: loss, detail: `loss ${r.cuda.loss} vs ${r.cpu.loss}` },
-            { ok: r.cuda.correct === r.cpu.correct, err: 0, detail: `correct ${r.cuda.correct} vs ${r.cpu.correct}` },
-          ];
-          for (const k of ['logits', 'dlogits', 'dw', 'db', 'dh', 'dhBias']) {
-            if (!r.cpu[k] && !r.cuda[k]) continue;
-            if (!r.cpu[k] || !r.cuda[k]) parts.push({ ok: false, err: 0, detail: `${k} missing on one device` });
-            else parts.push(compare(k, r.cuda[k].toArray(), r.cpu[k].toArray()));
-          }
-          return all(...parts);
-        });
-      }
-    }
-  }
+  // ---- The element-wise, reduction, softmax-family, loss, gather and optimizer primitives ----
 
-  // The fused SGD ops: the CPU side is the Backend default (the separate ops in sequence), the
-  // CUDA side one kernel each. Parameters and momentum buffers are compared after every step of
-  // a short run (the first step initialises the momentum buffers, as in PyTorch).
-  const sgdRuns = [
-    { lr: 0.1, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false },
-    { lr: 0.05, momentum: 0.9, dampening: 0, weightDecay: 0, nesterov: false },
-    { lr: 0.05, momentum: 0.9, dampening: 0.1, weightDecay: 1e-2, nesterov: false },
-    { lr: 0.01, momentum: 0.8, dampening: 0, weightDecay: 5e-4, nesterov: true },
+  // unary: every op over sizes from one element to a grid-stride loop's worth, on inputs in each
+  // op's domain; then the special values (±0, tiny, huge, ±infinity, NaN), where both backends
+  // must agree on which outputs are NaN or infinite.
+  const unaryCases = [
+    ['neg', 0, 0, -4, 4], ['exp', 0, 0, -8, 8], ['log', 0, 0, 1e-3, 10], ['sqrt', 0, 0, 0, 10], ['abs', 0, 0, -4, 4],
+    ['relu', 0, 0, -4, 4], ['leakyRelu', 0.01, 0, -4, 4], ['leakyRelu', 0.2, 0, -4, 4], ['sigmoid', 0, 0, -12, 12],
+    ['tanh', 0, 0, -6, 6], ['gelu', 0, 0, -6, 6], ['pow', 2, 0, -3, 3], ['pow', 3, 0, -2, 2], ['pow', 0.5, 0, 0, 4],
+    ['pow', -1.5, 0, 0.1, 4], ['clamp', -0.5, 0.3, -2, 2], ['affine', 1.5, -0.25, -4, 4], ['affine', 1, 0.5, -4, 4],
   ];
-  const momentumPair = (options, n, shape) => (options.momentum ? both(new Float32Array(n), shape) : { cpu: null, cuda: null });
-
-  if (typeof ops.gatherLinear === 'function') {
-    // [images N, features F, batch B, out, bias, relu]: the MNIST layer at the driver's batch sizes
-    // (and their tails, 60000 % 64 = 32, 60000 % 512 = 96), then odd shapes and both epilogues.
-    const shapes = [[3000, 784, 64, 128, false, false], [3000, 784, 512, 128, false, false], [3000, 784, 32, 128, false, false],
-      [3000, 784, 96, 128, true, true], [300, 785, 33, 129, true, true], [10, 7, 1, 1, false, false], [50, 33, 7, 200, true, false],
-      [2000, 100, 1500, 70, true, true], [200, 2000, 129, 65, false, true], [100, 64, 17, 16, false, false],
-      // the cluster kernels' range (129..1024 rows, features and out multiples of 4)
-      [3000, 784, 1024, 128, true, true], [3000, 784, 300, 128, true, true], [500, 100, 129, 68, true, false]];
-    for (const [n, F, B, outF, withBias, relu] of shapes) {
-      add(`gatherLinear N=${n} F=${F} B=${B} out=${outF} bias=${+withBias} relu=${+relu}`, () => {
-        const images = both(rnd.bytes(n * F), [n, F]);
-        const labels = both(rnd.bytes(n), [n]);
-        const w = both(rnd.floats(outF * F, -0.1, 0.1), [outF, F]);
-        const b = withBias ? both(rnd.floats(outF), [outF]) : { cpu: null, cuda: null };
-        const indices = rnd.ints(B, n);
-        poisonPool(B * F);
-        const r = {};
-        for (const d of ['cpu', 'cuda']) {
-          r[d] = ops.gatherLinear(images[d], labels[d], indices, 1 / 255, -0.5, w[d], b[d], relu);
-          for (const k of ['x', 'y', 'h']) track(r[d][k]);
-        }
-        const yAt = firstMismatch(r.cuda.y.toArray(), r.cpu.y.toArray());
-        return all(compare('x', r.cuda.x.toArray(), r.cpu.x.toArray(), 1e-6), compare('h', r.cuda.h.toArray(), r.cpu.h.toArray()),
-          { ok: yAt < 0, err: 0, detail: yAt < 0 ? 'labels equal' : `label ${yAt} differs` });
+  const specials = new Float32Array([0, -0, 1e-30, -1e-30, 1e30, -1e30, Infinity, -Infinity, NaN, 1, -1, 0.5]);
+  for (const [op, a, b, lo, hi] of unaryCases) {
+    const label = `unary ${op}${op === 'pow' || op === 'leakyRelu' ? `(${a})` : op === 'clamp' || op === 'affine' ? `(${a}, ${b})` : ''}`;
+    for (const n of [1, 7, 129, 4097, 100_003]) {
+      add(`${label} n=${n}`, () => {
+        const x = both(rnd.floats(n, lo, hi), [n]);
+        poisonPool(n);
+        const y = { cpu: track(ops.unary(x.cpu, op, a, b)), cuda: track(ops.unary(x.cuda, op, a, b)) };
+        return all(sameShape(y), compare('y', y.cuda.toArray(), y.cpu.toArray()));
       });
     }
-    add('gatherLinear is bit-reproducible (B=512, 784 → 128, twice)', () => {
-      const images = on('cuda', rnd.bytes(3000 * 784), [3000, 784]);
-      const labels = on('cuda', rnd.bytes(3000), [3000]);
-      const w = on('cuda', rnd.floats(128 * 784, -0.1, 0.1), [128, 784]);
-      const indices = rnd.ints(512, 3000);
-      const h = [0, 1].map(() => {
-        const r = ops.gatherLinear(images, labels, indices, 1 / 255, -0.5, w, null, false);
-        track(r.x); track(r.y);
-        return track(r.h).toArray();
-      });
-      const at = firstMismatch(h[0], h[1]);
-      return { ok: at < 0, err: 0, detail: at < 0 ? 'same bits' : `h[${at}]: ${h[0][at]} then ${h[1][at]}` };
+    add(`${label} special values (±0, ±1e-30, ±1e30, ±inf, NaN)`, () => {
+      const x = both(specials, [specials.length]);
+      const y = { cpu: track(ops.unary(x.cpu, op, a, b)).toArray(), cuda: track(ops.unary(x.cuda, op, a, b)).toArray() };
+      return compareSpecial(y.cuda, y.cpu);
     });
   }
 
-  if (typeof ops.linearGradSgd === 'function') {
-    // [B (rows), in, out]
-    const shapes = [[64, 784, 128], [512, 784, 128], [32, 784, 128], [96, 784, 128], [33, 785, 129], [1, 1, 1],
-      [700, 33, 7], [129, 7, 300], [2000, 50, 20], [5000, 16, 16],
-      // the cluster kernels' range (129..1024 rows, in and out multiples of 4)
-      [1024, 784, 128], [129, 784, 128], [200, 100, 64], [700, 36, 8]];
-    shapes.forEach(([B, inF, outF], i) => {
-      const options = sgdRuns[i % sgdRuns.length];
-      add(`linearGradSgd B=${B} in=${inF} out=${outF} ${JSON.stringify(options)}, 3 steps`, () => {
-        const w = both(rnd.floats(outF * inF), [outF, inF]);
-        const m = momentumPair(options, outF * inF, [outF, inF]);
-        const results = [];
-        for (let step = 0; step < 3; step++) {
-          const dy = both(rnd.floats(B * outF, -0.1, 0.1), [B, outF]);
-          const x = both(rnd.floats(B * inF), [B, inF]);
-          poisonPool(outF * inF);
-          const dw = {};
-          for (const d of ['cpu', 'cuda']) dw[d] = track(ops.linearGradSgd(dy[d], x[d], w[d], m[d], options, step === 0));
-          results.push(compare(`dw step ${step}`, dw.cuda.toArray(), dw.cpu.toArray()), compare(`w step ${step}`, w.cuda.toArray(), w.cpu.toArray()));
-          if (options.momentum) results.push(compare(`momentum step ${step}`, m.cuda.toArray(), m.cpu.toArray()));
-        }
-        return all(...results);
+  // binary: every op over flat, broadcast (either operand, rows, columns, outer products, 3-D and
+  // 4-D, the most a tensor has) and large shapes, on inputs in each op's domain; comparisons and selections exactly.
+  const binaryShapes = [
+    [[33], [33]], [[1], [1]], [[1_000_003], [1_000_003]], [[129, 785], [785]], [[785], [129, 785]], [[64, 1], [1, 10]],
+    [[1, 33], [7, 1]], [[1], [129, 33]], [[129, 33], [1]], [[5, 7, 9], [7, 1]], [[2, 3, 4, 5], [3, 1, 5]],
+    [[4, 1, 6, 1], [1, 5, 1, 7]], [[1, 3, 1, 5], [2, 1, 4, 1]], [[1024, 1000], [1000]], [[1000, 1], [1000, 1000]],
+  ];
+  const smallInts = (n) => { const v = rnd.floats(n, 0, 4); for (let i = 0; i < n; i++) v[i] = Math.floor(v[i]) - 1.5 + (v[i] > 2 ? 0.5 : 0); return v; };
+  const withZeros = (n, lo, hi) => { const v = rnd.floats(n, lo, hi); for (let i = 0; i < n; i += 3) v[i] = 0; return v; };
+  const binaryOps = {
+    add: [(n) => rnd.floats(n, -2, 2), (n) => rnd.floats(n, -2, 2)],
+    sub: [(n) => rnd.floats(n, -2, 2), (n) => rnd.floats(n, -2, 2)],
+    mul: [(n) => rnd.floats(n, -2, 2), (n) => rnd.floats(n, -2, 2)],
+    div: [(n) => rnd.floats(n, -2, 2), (n) => { const v = rnd.floats(n, 0.25, 2); for (let i = 0; i < n; i += 2) v[i] = -v[i]; return v; }],
+    pow: [(n) => rnd.floats(n, 0.1, 3), (n) => rnd.floats(n, -2, 2)],
+    maximum: [smallInts, (n) => rnd.floats(n, -2, 2)],
+    minimum: [smallInts, (n) => rnd.floats(n, -2, 2)],
+    eq: [smallInts, smallInts],
+    gt: [smallInts, smallInts],
+    lt: [smallInts, smallInts],
+    reluGrad: [(n) => rnd.floats(n, -1, 1), (n) => withZeros(n, 0, 2)],
+    leakyReluGrad: [(n) => rnd.floats(n, -1, 1), (n) => withZeros(n, -2, 2)],
+    sigmoidGrad: [(n) => rnd.floats(n, -1, 1), (n) => rnd.floats(n, 0, 1)],
+    tanhGrad: [(n) => rnd.floats(n, -1, 1), (n) => rnd.floats(n, -1, 1)],
+    geluGrad: [(n) => rnd.floats(n, -1, 1), (n) => rnd.floats(n, -5, 5)],
+  };
+  const exactBinary = new Set(['maximum', 'minimum', 'eq', 'gt', 'lt', 'reluGrad']);
+  const numel = (shape) => shape.reduce((p, d) => p * d, 1);
+  for (const [op, [genA, genB]] of Object.entries(binaryOps)) {
+    const param = op === 'leakyReluGrad' ? 0.1 : 0;
+    for (const [sa, sb] of binaryShapes) {
+      add(`binary ${op} [${sa}] [${sb}]`, () => {
+        const a = both(genA(numel(sa)), sa);
+        const b = both(genB(numel(sb)), sb);
+        const out = broadcastShape(sa, sb);
+        poisonPool(numel(out));
+        const y = { cpu: track(ops.binary(a.cpu, b.cpu, op, param)), cuda: track(ops.binary(a.cuda, b.cuda, op, param)) };
+        const shapeOk = sameShape(y, out);
+        return all(shapeOk, compare('out', y.cuda.toArray(), y.cpu.toArray(), exactBinary.has(op) ? 0 : TOLERANCE));
       });
-    });
-    add('linearGradSgd is bit-reproducible (B=512, 784 → 128, twice)', () => {
-      const options = sgdRuns[1];
-      const w0 = rnd.floats(128 * 784);
-      const dy = on('cuda', rnd.floats(512 * 128, -0.1, 0.1), [512, 128]);
-      const x = on('cuda', rnd.floats(512 * 784), [512, 784]);
-      const w = [0, 1].map(() => {
-        const wt = on('cuda', w0, [128, 784]);
-        const mt = on('cuda', new Float32Array(128 * 784), [128, 784]);
-        track(ops.linearGradSgd(dy, x, wt, mt, options, true));
-        track(ops.linearGradSgd(dy, x, wt, mt, options, false));
-        return wt.toArray();
+    }
+  }
+
+  // reduce: sum, mean, max, min along each dim (and a negative one) of 2-D and 3-D tensors, and
+  // over every element (dim null), with and without keepdim. The shapes reach each CUDA kernel:
+  // rows (one warp each), long rows (a block each), columns (inner > 1), and grids past 65535.
+  // CUDA sums in a fixed order that may differ from the CPU's, hence the tolerance.
+  const reduceShapes = [[1, 1], [7, 33], [129, 785], [4097, 10], [10, 4097], [3, 100_003], [600_000, 2],
+    [5, 33, 17], [2, 300, 3], [33, 1, 129], [3, 4097, 5], [70_000, 3, 2]];
+  for (const shape of reduceShapes) {
+    const dims = [...shape.map((_, d) => d), -1, null];
+    for (const op of ['sum', 'mean', 'max', 'min']) {
+      dims.forEach((dim, k) => {
+        const keepdim = k % 2 === 1;
+        add(`reduce ${op} [${shape}] dim=${dim} keepdim=${+keepdim}`, () => {
+          const x = both(op === 'sum' || op === 'mean' ? rnd.floats(numel(shape), 0.5, 1.5) : rnd.floats(numel(shape)), shape);
+          const want = dim === null ? (keepdim ? shape.map(() => 1) : [])
+            : shape.map((s, d) => (d === (dim + shape.length) % shape.length ? (keepdim ? 1 : null) : s)).filter((s) => s !== null);
+          poisonPool(numel(want));
+          const y = { cpu: track(ops.reduce(x.cpu, op, dim, keepdim)), cuda: track(ops.reduce(x.cuda, op, dim, keepdim)) };
+          return all(sameShape(y, want), compare('out', y.cuda.toArray(), y.cpu.toArray(), op === 'max' || op === 'min' ? 0 : TOLERANCE));
+        });
       });
-      const at = firstMismatch(w[0], w[1]);
-      return { ok: at < 0, err: 0, detail: at < 0 ? 'same bits' : `w[${at}]: ${w[0][at]} then ${w[1][at]}` };
+    }
+  }
+  // NaN propagates through every reduction (max and min as torch.amax / torch.amin), on both.
+  for (const op of ['sum', 'mean', 'max', 'min']) {
+    for (const [shape, dim] of [[[7, 33], 1], [[7, 33], 0], [[5000, 3], 0], [[3, 5000], 1]]) {
+      add(`reduce ${op} [${shape}] dim=${dim} with NaNs`, () => {
+        const data = rnd.floats(numel(shape), 0.5, 1.5);
+        data[0] = NaN;
+        data[data.length - 1] = NaN;
+        data[Math.floor(data.length / 2)] = NaN;
+        const x = both(data, shape);
+        const y = { cpu: track(ops.reduce(x.cpu, op, dim, false)).toArray(), cuda: track(ops.reduce(x.cuda, op, dim, false)).toArray() };
+        return compareSpecial(y.cuda, y.cpu, op === 'max' || op === 'min' ? 0 : TOLERANCE);
+      });
+    }
+  }
+
+  // logSoftmax on the logit cases of softmax above (random, huge, equal, ties).
+  for (const [rows, cols, kind] of logitCases) {
+    add(`logSoftmax rows=${rows} cols=${cols}${kind === 'random' ? '' : ` (${kind} logits)`}`, () => {
+      const x = both(makeLogits(rows, cols, kind), [rows, cols]);
+      poisonPool(rows * cols);
+      const p = { cpu: track(ops.logSoftmax(x.cpu)), cuda: track(ops.logSoftmax(x.cuda)) };
+      return compare('log-probs', p.cuda.toArray(), p.cpu.toArray());
     });
   }
 
-  if (typeof ops.linearXentSgdStep === 'function') {
-    // [B, in, out]: the row-per-warp kernel (in 128 or 256, out <= 16; one block, several, the
-    // largest tiles, and past its block limit), and the tiled kernel for other shapes.
-    const shapes = [[8, 128, 10], [9, 128, 10], [64, 128, 10], [32, 128, 10], [512, 128, 10], [96, 128, 10], [2100, 128, 10],
-      [8193, 128, 10], [100, 256, 16], [33, 256, 3], [64, 128, 1], [7, 33, 10], [100, 200, 32], [64, 384, 10]];
-    const variants = [[true, true, true], [false, true, true], [false, false, false], [true, false, true], [true, true, false]];
-    shapes.forEach(([B, inF, outF], i) => {
-      const [withBias, relu, wantDh] = variants[i % variants.length];
-      const options = sgdRuns[i % sgdRuns.length];
-      add(`linearXentSgdStep B=${B} in=${inF} out=${outF} hBias=${+withBias} relu=${+relu} dh=${+wantDh} ` +
-        `${JSON.stringify(options)}, 2 steps`, () => {
-        const w = both(rnd.floats(outF * inF, -0.5, 0.5), [outF, inF]);
-        const b = both(rnd.floats(outF), [outF]);
-        const hBias = withBias ? both(rnd.floats(inF), [inF]) : { cpu: null, cuda: null };
-        const bufs = [momentumPair(options, outF * inF, [outF, inF]), momentumPair(options, outF, [outF]),
-          withBias ? momentumPair(options, inF, [inF]) : { cpu: null, cuda: null }];
-        const parts = [];
-        for (let step = 0; step < 2; step++) {
-          const h = both(rnd.floats(B * inF), [B, inF]);
-          const labels = both(rnd.ints(B, outF), [B]);
-          poisonPool(B * inF);
-          const r = {};
-          for (const d of ['cpu', 'cuda']) {
-            r[d] = ops.linearXentSgdStep(h[d], hBias[d], relu, w[d], b[d], labels[d], wantDh, bufs.map((m) => m[d]), options, step === 0);
-            for (const k of ['logits', 'dlogits', 'dw', 'db', 'dh', 'dhBias']) if (r[d][k]) track(r[d][k]);
-          }
-          const loss = Math.abs(r.cuda.loss - r.cpu.loss) / Math.max(Math.abs(r.cpu.loss), 1e-6);
-          parts.push(compare(`h (in place) step ${step}`, h.cuda.toArray(), h.cpu.toArray()),
-            { ok: loss <= TOLERANCE, err: loss, detail: `loss ${r.cuda.loss} vs ${r.cpu.loss}` },
-            { ok: r.cuda.correct === r.cpu.correct, err: 0, detail: `correct ${r.cuda.correct} vs ${r.cpu.correct}` });
-          for (const k of ['logits', 'dlogits', 'dw', 'db', 'dh', 'dhBias']) {
-            if (!r.cpu[k] && !r.cuda[k]) continue;
-            if (!r.cpu[k] || !r.cuda[k]) parts.push({ ok: false, err: 0, detail: `${k} missing on one device` });
-            else parts.push(compare(`${k} step ${step}`, r.cuda[k].toArray(), r.cpu[k].toArray()));
-          }
-          parts.push(compare(`w step ${step}`, w.cuda.toArray(), w.cpu.toArray()), compare(`b step ${step}`, b.cuda.toArray(), b.cpu.toArray()));
-          if (withBias) parts.push(compare(`hBias step ${step}`, hBias.cuda.toArray(), hBias.cpu.toArray()));
-          bufs.forEach((m, j) => { if (m.cpu) parts.push(compare(`momentum ${j} step ${step}`, m.cuda.toArray(), m.cpu.toArray())); });
-        }
+  // mse: the loss (one reduction) and its gradient, from one element to a million.
+  for (const shape of [[1], [7, 33], [129, 10], [64, 784], [100_003], [1024, 1000]]) {
+    for (const wantGrad of [true, false]) {
+      add(`mse [${shape}] wantGrad=${+wantGrad}`, () => {
+        const n = numel(shape);
+        const pred = both(rnd.floats(n, -3, 3), shape);
+        const target = both(rnd.floats(n, -3, 3), shape);
+        poisonPool(n);
+        const r = { cpu: ops.mse(pred.cpu, target.cpu, wantGrad), cuda: ops.mse(pred.cuda, target.cuda, wantGrad) };
+        for (const d of ['cpu', 'cuda']) if (r[d].dpred) track(r[d].dpred);
+        const loss = Math.abs(r.cuda.loss - r.cpu.loss) / Math.max(Math.abs(r.cpu.loss), 1e-6);
+        const parts = [{ ok: loss <= TOLERANCE, err: loss, detail: `loss ${r.cuda.loss} vs ${r.cpu.loss}` }];
+        if (wantGrad) parts.push(compare('dpred', r.cuda.dpred.toArray(), r.cpu.dpred.toArray()));
+        else parts.push({ ok: r.cuda.dpred === null && r.cpu.dpred === null, err: 0, detail: 'no dpred when not wanted' });
         return all(...parts);
       });
+    }
+  }
+
+  // gatherRows: rows picked by index (repeats, the first and the last row), exactly.
+  for (const [n, cols, B] of [[1, 1, 1], [100, 7, 33], [1000, 785, 129], [60000, 10, 512], [5000, 784, 1024], [3, 4097, 9]]) {
+    add(`gatherRows N=${n} C=${cols} B=${B}`, () => {
+      const src = both(rnd.floats(n * cols), [n, cols]);
+      const indices = rnd.ints(B, n);
+      indices[0] = n - 1;
+      if (B > 1) indices[B - 1] = 0;
+      poisonPool(B * cols);
+      const r = { cpu: track(ops.gatherRows(src.cpu, indices)), cuda: track(ops.gatherRows(src.cuda, indices)) };
+      return all(sameShape(r, [B, cols]), compare('rows', r.cuda.toArray(), r.cpu.toArray(), 0));
     });
-    add('linearXentSgdStep is bit-reproducible (512 x 128 → 10, twice)', () => {
-      const options = sgdRuns[1];
-      const h0 = rnd.floats(512 * 128), w0 = rnd.floats(10 * 128, -0.5, 0.5), b0 = rnd.floats(10), hb0 = rnd.floats(128);
-      const labels = on('cuda', rnd.ints(512, 10), [512]);
-      const runs = [0, 1].map(() => {
-        const [h, w, b, hb] = [on('cuda', h0, [512, 128]), on('cuda', w0, [10, 128]), on('cuda', b0, [10]), on('cuda', hb0, [128])];
-        const bufs = [on('cuda', new Float32Array(1280), [10, 128]), on('cuda', new Float32Array(10), [10]), on('cuda', new Float32Array(128), [128])];
-        const r = ops.linearXentSgdStep(h, hb, true, w, b, labels, true, bufs, options, true);
-        for (const k of ['logits', 'dlogits', 'dw', 'db', 'dh', 'dhBias']) track(r[k]);
-        return { loss: r.loss, w: w.toArray(), dh: r.dh.toArray(), hb: hb.toArray() };
-      });
-      const at = firstMismatch(runs[0].w, runs[1].w);
-      const same = at < 0 && Object.is(runs[0].loss, runs[1].loss) && firstMismatch(runs[0].dh, runs[1].dh) < 0 &&
-        firstMismatch(runs[0].hb, runs[1].hb) < 0;
-      return { ok: same, err: 0, detail: same ? `loss ${runs[0].loss} twice, same bits` : `loss ${runs[0].loss} then ${runs[1].loss}; w differs at ${at}` };
+  }
+
+  // optimizerStep: SGD over 20 tensors (two CUDA launches of up to 16) for three steps, each
+  // parameter counting in its own slot of the steps tensor. Slots start at 0, or at 5 for every
+  // third parameter (those take the momentum rule from their first call here); at 0 the first
+  // call sets the momentum buffer to the gradient, whatever it held (noise here). In the second
+  // step every fourth parameter has no gradient and is left out, so the third step's call holds
+  // parameters at three different counts. Params, momentum buffers and counts must agree, and the
+  // CPU must agree with a float64 reference of torch.optim.SGD's rule.
+  const sgdConfigs = [
+    { kind: 'sgd', lr: 0.1, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false },
+    { kind: 'sgd', lr: 0.05, momentum: 0.9, dampening: 0, weightDecay: 0, nesterov: false },
+    { kind: 'sgd', lr: 0.05, momentum: 0.9, dampening: 0.1, weightDecay: 1e-2, nesterov: false },
+    { kind: 'sgd', lr: 0.01, momentum: 0.8, dampening: 0, weightDecay: 5e-4, nesterov: true },
+  ];
+  for (const options of sgdConfigs) {
+    const { kind, ...shown } = options;
+    add(`optimizerStep ${kind} ${JSON.stringify(shown)} over 20 tensors, 3 steps`, () => {
+      const sizes = [];
+      for (let i = 0; i < 20; i++) sizes.push(rnd.pick([1, 7, 33, 129, 785, 100_352]));
+      const p0 = sizes.map((n) => rnd.floats(n));
+      const m0 = sizes.map((n) => rnd.floats(n));
+      const params = p0.map((p, i) => both(p, [sizes[i]]));
+      const bufs = m0.map((m, i) => (options.momentum ? both(m, [sizes[i]]) : null));
+      const counts = sizes.map((_, i) => (i % 3 === 2 ? 5 : 0));
+      const steps = { cpu: track(new Tensor(Int32Array.from(counts), [20], 'cpu')), cuda: track(new Tensor(Int32Array.from(counts), [20], 'cpu')) };
+      const ref = { p: p0.map((p) => Float64Array.from(p)), m: m0.map((m) => Float64Array.from(m)) };
+      for (let step = 0; step < 3; step++) {
+        const idx = sizes.map((_, i) => i).filter((i) => step !== 1 || i % 4 !== 3);
+        const g0 = idx.map((i) => rnd.floats(sizes[i]));
+        const grads = g0.map((g, k) => both(g, [sizes[idx[k]]]));
+        for (const d of ['cpu', 'cuda']) {
+          ops.optimizerStep(idx.map((i) => params[i][d]), grads.map((g) => g[d]), idx.map((i) => (bufs[i] ? [bufs[i][d]] : [])),
+            options, steps[d], idx);
+        }
+        idx.forEach((i, k) => sgdReference(ref.p[i], g0[k], ref.m[i], options, ++counts[i]));
+      }
+      const results = params.map((p, i) => compare(`param ${i}`, p.cuda.toArray(), p.cpu.toArray()));
+      if (options.momentum) bufs.forEach((m, i) => results.push(compare(`momentum ${i}`, m.cuda.toArray(), m.cpu.toArray())));
+      params.forEach((p, i) => results.push(compare(`cpu param ${i} vs float64 reference`, p.cpu.toArray(), ref.p[i])));
+      if (options.momentum) bufs.forEach((m, i) => results.push(compare(`cpu momentum ${i} vs float64 reference`, m.cpu.toArray(), ref.m[i])));
+      const got = { cpu: Array.from(steps.cpu.toArray()).join(), cuda: Array.from(steps.cuda.toArray()).join() };
+      const countsOk = got.cpu === counts.join() && got.cuda === counts.join();
+      results.push({ ok: countsOk, err: 0, detail: `step counts cpu [${got.cpu}] cuda [${got.cuda}] (want [${counts}])` });
+      return all(...results);
     });
   }
 
@@ -483,10 +525,11 @@ export function opChecks(native, rnd, device = 'cuda') {
 }
 
 /**
- * Error paths on the CUDA device: each must throw the right JS error with a clear message, and the
- * device must keep working afterwards.
+ * Error paths on the device under test: each must throw the right JS error with a clear message,
+ * and the device must keep working afterwards. `device` 'cpu' (a dry run) leaves out the checks
+ * that only mean something on CUDA (device memory exhaustion, a device index that does not exist).
  */
-export function errorChecks(native) {
+export function errorChecks(native, device = 'cuda') {
   const { Tensor, ops } = native;
   const expectThrow = (fn, cls, pattern) => {
     try {
@@ -498,8 +541,23 @@ export function errorChecks(native) {
     }
     return { ok: false, err: 0, detail: 'no error was thrown' };
   };
-  return [
-    ['error: allocating past the device memory is a clear out-of-memory error', () => {
+  // fn(make) with make(data, shape) building tensors on the device; all disposed afterwards.
+  const withTensors = (fn) => {
+    const made = [];
+    const make = (data, shape) => {
+      const t = new Tensor(data, shape, device);
+      made.push(t);
+      return t;
+    };
+    try {
+      return fn(make);
+    } finally {
+      made.forEach((t) => t.dispose());
+    }
+  };
+  const checks = [];
+  if (device === 'cuda') {
+    checks.push(['error: allocating past the device memory is a clear out-of-memory error', () => {
       // One tensor holds at most 2^34 elements (64 GiB of float32), so a few of them outgrow any
       // GPU of today (an H200 has 141 GB).
       const held = [];
@@ -520,46 +578,65 @@ export function errorChecks(native) {
       t.dispose();
       const alive = after[0] === 1 && after[1] === 0 && after[2] === 3;
       return { ok: r.ok && alive, err: 0, detail: `${r.detail}; device usable afterwards: ${alive}` };
-    }],
-    ['error: a device that does not exist (cuda:99) is a RangeError', () =>
-      expectThrow(() => new Tensor(new Float32Array(1), [1], 'cuda:99'), RangeError, /cuda:99/)],
-    ['error: a label out of range is a RangeError', () => {
-      const logits = new Tensor(new Float32Array(20), [2, 10], 'cuda');
-      const labels = new Tensor(new Int32Array([3, 10]), [2], 'cuda');
-      try {
-        return expectThrow(() => ops.softmaxCrossEntropy(logits, labels, true), RangeError, /labels\[1\]/);
-      } finally {
-        logits.dispose();
-        labels.dispose();
-      }
-    }],
+    }]);
+    checks.push(['error: a device that does not exist (cuda:99) is a RangeError', () =>
+      expectThrow(() => new Tensor(new Float32Array(1), [1], 'cuda:99'), RangeError, /cuda:99/)]);
+  }
+  checks.push(
+    ['error: a label out of range is a RangeError', () => withTensors((make) => expectThrow(
+      () => ops.softmaxCrossEntropy(make(new Float32Array(20), [2, 10]), make(new Int32Array([3, 10]), [2]), true),
+      RangeError, /labels\[1\]/))],
     ['error: mixing cpu and cuda tensors in one op is an error', () => {
-      const a = new Tensor(new Float32Array(4), [2, 2], 'cuda');
-      const b = new Tensor(new Float32Array(4), [2, 2], 'cpu');
-      const c = new Tensor(new Float32Array(4), [2, 2], 'cuda');
-      try {
-        return expectThrow(() => ops.gemm(a, b, c, false, false, 1, 0), Error, /device|cuda|cpu/i);
-      } finally {
-        a.dispose();
-        b.dispose();
-        c.dispose();
-      }
+      if (device !== 'cuda') return { ok: true, err: 0, detail: 'skipped: the dry run has one device' };
+      return withTensors((make) => {
+        const b = new Tensor(new Float32Array(4), [2, 2], 'cpu');
+        try {
+          return expectThrow(() => ops.gemm(make(new Float32Array(4), [2, 2]), b, make(new Float32Array(4), [2, 2]), false, false, 1, 0),
+            Error, /device|cuda|cpu/i);
+        } finally {
+          b.dispose();
+        }
+      });
     }],
-  ];
+    ['error: binary operands that do not broadcast are a RangeError', () => withTensors((make) => expectThrow(
+      () => ops.binary(make(new Float32Array(6), [2, 3]), make(new Float32Array(4), [4]), 'add', 0), RangeError, /broadcast|shape/i))],
+    ['error: an unknown unary op is a RangeError naming the known ones', () => withTensors((make) => expectThrow(
+      () => ops.unary(make(new Float32Array(3), [3]), 'cube', 0, 0), RangeError, /'neg'.*'cube'/))],
+    ['error: a reduce dim out of range is a RangeError', () => withTensors((make) => expectThrow(
+      () => ops.reduce(make(new Float32Array(6), [2, 3]), 'sum', 2, false), RangeError, /dim/))],
+    ['error: a gatherRows index out of range is a RangeError', () => withTensors((make) => expectThrow(
+      () => ops.gatherRows(make(new Float32Array(6), [3, 2]), new Int32Array([0, 3])), RangeError, /indices\[1\]/))],
+    ['error: optimizerStep without the momentum buffers momentum needs is a RangeError', () => withTensors((make) => {
+      const steps = new Tensor(new Int32Array(1), [1], 'cpu');
+      try {
+        return expectThrow(() => ops.optimizerStep([make(new Float32Array(3), [3])], [make(new Float32Array(3), [3])], [[]],
+          { kind: 'sgd', lr: 0.1, momentum: 0.9, dampening: 0, weightDecay: 0, nesterov: false }, steps, [0]), RangeError, /state/);
+      } finally {
+        steps.dispose();
+      }
+    })],
+  );
+  return checks;
 }
 
-/** Runs [name, fn] checks; one failing or throwing check never stops the others. */
-export function runChecks(checks, log = () => {}) {
+/**
+ * Runs [name, fn] checks in order (fn may be async); one failing or throwing check never stops the
+ * others. Each result: { name, group ('op' | 'step' | 'error', from the name's prefix), ok, relErr,
+ * detail, ms, and what else the check returned under `extra` }.
+ */
+export async function runChecks(checks, log = () => {}) {
   const results = [];
   for (const [name, fn] of checks) {
     const t0 = performance.now();
     let r;
     try {
-      r = fn();
+      r = await fn();
     } catch (e) {
       r = { ok: false, err: null, detail: `threw ${e?.constructor?.name ?? 'error'}: ${e?.message ?? e}` };
     }
-    const result = { name, ok: !!r.ok, relErr: r.err ?? null, detail: r.detail ?? '', ms: +(performance.now() - t0).toFixed(2) };
+    const group = name.startsWith('error:') ? 'error' : name.startsWith('step:') ? 'step' : 'op';
+    const result = { name, group, ok: !!r.ok, relErr: r.err ?? null, detail: r.detail ?? '', ms: +(performance.now() - t0).toFixed(2) };
+    if (r.extra) result.extra = r.extra;
     results.push(result);
     log(result);
   }

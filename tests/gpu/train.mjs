@@ -1,20 +1,29 @@
-// Trains the 784-128-10 MLP on MNIST on the GPU through the public API (dist/), then times epochs.
-//   node tests/gpu/train.mjs [--timing-only] [--out results.json]
+// Trains the 784-128-10 MLP on MNIST on the GPU through the public API (dist/), then times epochs
+// of each execution configuration, all in this one process:
+//   default            fused executor (fusion 'auto')
+//   fusion none        the composed executor, one primitive at a time
+//   cudaClusterLayer1  fused, layer 1 as cluster split-K kernels at batches 129..1024 (sm_90+)
+//   tf32               fused, cuBLAS GEMMs on TF32 tensor cores
+// at batch 64 and 512 (median of the last 3 of 5 epochs; the first two capture the CUDA graphs).
+//   node tests/gpu/train.mjs [--out results.json]
 // Needs dist/ (compiled TypeScript), the addon and MNIST (.gz or raw IDX) in $TINYNN_MNIST_DIR;
 // no node_modules. $TINYNN_DIST points at another dist/ (a dry run against a private build).
-// TINYNN_TRAIN_DEVICE=cpu runs the same script on the CPU (a dry run where there is no GPU).
-// --timing-only skips the training checks (for timing the same code under another setting, e.g.
-// TINYNN_CUDA_FUSED_HEAD=0, TINYNN_CUDA_FUSED_STEP=0, TINYNN_CUDA_CLUSTER_LAYER1=1 or TINYNN_TF32=1). Exit code: 0 passed, 1 a check failed, 2 CUDA unavailable.
+// TINYNN_TRAIN_DEVICE=cpu runs the same script on the CPU (a dry run where there is no GPU; one
+// timed epoch per configuration). Exit code: 0 passed, 1 a check failed, 2 CUDA unavailable.
 import * as fs from 'fs';
 import * as path from 'path';
 import { outFile, repoRoot, require } from './load-addon.mjs';
 
 const out = outFile();
 const device = process.env.TINYNN_TRAIN_DEVICE === 'cpu' ? 'cpu' : 'cuda';
-const timingOnly = process.argv.includes('--timing-only');
-const settings = ['TINYNN_CUDA_FUSED_HEAD', 'TINYNN_CUDA_FUSED_STEP', 'TINYNN_CUDA_CLUSTER_LAYER1', 'TINYNN_TF32'].filter((k) => process.env[k] !== undefined).map((k) => `${k}=${process.env[k]}`);
-const report = { device, settings: settings.join(' ') || 'default', timingOnly, backends: null, checks: [], accuracyRun: null,
-  timings: [], passed: 0, failed: 0 };
+// The execution configurations timed, as Trainer options, and the executor each must report.
+const CONFIGS = [
+  { name: 'default', options: {}, executor: 'fused' },
+  { name: 'fusion none', options: { fusion: 'none' }, executor: 'composed' },
+  { name: 'cudaClusterLayer1', options: { cudaClusterLayer1: true }, executor: 'fused' },
+  { name: 'tf32', options: { tf32: true }, executor: 'fused' },
+];
+const report = { device, configs: CONFIGS, backends: null, checks: [], accuracyRun: null, depths: [], timings: [], passed: 0, failed: 0 };
 const save = () => out && fs.writeFileSync(out, JSON.stringify(report, null, 2) + '\n');
 
 const tinynn = require(path.resolve(repoRoot, process.env.TINYNN_DIST || 'dist', 'index.js'));
@@ -48,9 +57,9 @@ function mlp(seed) {
   return new nn.Sequential(new nn.Linear(784, 128), new nn.ReLU(), new nn.Linear(128, 10)).to(device);
 }
 
-function trainer(model) {
+function trainer(model, options = {}) {
   const optimizer = new optim.SGD(model.parameters(), { lr: 0.1, momentum: 0.9 });
-  return new Trainer(model, { optimizer, loss: new nn.CrossEntropyLoss() });
+  return new Trainer(model, { optimizer, loss: new nn.CrossEntropyLoss(), ...options });
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -60,8 +69,7 @@ await step('load MNIST', async () => {
   const t0 = performance.now();
   mnist = await datasets.mnist({ dir: process.env.TINYNN_MNIST_DIR });
   const loaded = `${mnist.train.length} train + ${mnist.test.length} test images in ${((performance.now() - t0) / 1000).toFixed(2)} s`;
-  if (timingOnly) console.log(`MNIST: ${loaded}`);
-  else check('MNIST loaded', mnist.train.length === 60000 && mnist.test.length === 10000, loaded);
+  check('MNIST loaded', mnist.train.length === 60000 && mnist.test.length === 10000, loaded);
 });
 
 if (mnist) {
@@ -69,13 +77,14 @@ if (mnist) {
   let trained = null;
 
   // 5 epochs at batch 64 with the test set as validation: >= 97 % test accuracy.
-  if (!timingOnly) await step('train 5 epochs', async () => {
+  await step('train 5 epochs', async () => {
     const model = mlp(1);
     const t0 = performance.now();
     const history = await trainer(model).fit(train, { epochs: 5, batchSize: 64, seed: 7, validation: test });
     const wall = (performance.now() - t0) / 1000;
     const last = history.epochs[history.epochs.length - 1];
-    report.accuracyRun = { epochs: history.epochs, wallSeconds: +wall.toFixed(3) };
+    report.accuracyRun = { epochs: history.epochs, executor: history.executor, wallSeconds: +wall.toFixed(3) };
+    check('the default trainer runs the fused executor', history.executor === 'fused', `history.executor '${history.executor}'`);
     for (const e of history.epochs) {
       console.log(`  epoch ${e.epoch}: loss ${e.loss.toFixed(4)} acc ${(100 * e.accuracy).toFixed(2)} % ` +
         `val ${(100 * e.valAccuracy).toFixed(2)} % (${(1000 * e.seconds).toFixed(1)} ms)`);
@@ -87,7 +96,7 @@ if (mnist) {
   });
 
   // The trained weights move to the CPU intact: the CPU evaluates them to the same accuracy.
-  if (!timingOnly) await step('device move', async () => {
+  await step('device move', async () => {
     if (!trained || device === 'cpu') return;
     const onDevice = await trainer(trained).evaluate(test);
     trained.to('cpu');
@@ -98,9 +107,10 @@ if (mnist) {
       `cpu ${(100 * onCpu.accuracy).toFixed(2)} % loss ${onCpu.loss.toFixed(5)}`);
   });
 
-  // The fused driver takes other routes for other depths (one Linear: no hidden layer; three and
-  // four: middle layers, biases through the final SGD call): its losses follow the eager path's.
-  if (!timingOnly) await step('depths', async () => {
+  // The driver takes other routes for other depths (one Linear: no hidden layer; three and four:
+  // middle layers as primitives between the fused stages): with either executor, its losses follow
+  // the eager path's (one primitive per op from JS).
+  await step('depths', async () => {
     const archs = [[[784, 10]], [[784, 48], [48, 24], [24, 10]], [[784, 40], [40, 30], [30, 20], [20, 10]]];
     const options = { lr: 0.05, momentum: 0.9, dampening: 0.1, weightDecay: 1e-3, nesterov: false };
     const steps = 6;
@@ -122,20 +132,27 @@ if (mnist) {
         opt.step();
         eager.push(loss.item());
       }
-      const fusedModel = make();
-      const t = new Trainer(fusedModel, { optimizer: new optim.SGD(fusedModel.parameters(), options), loss: new nn.CrossEntropyLoss() });
-      const fused = [];
-      for (let k = 0; k < steps; k++) {
-        fused.push((await t.fit(train.subset(64 * k, 64 * k + 64), { epochs: 1, batchSize: 64, shuffle: false })).epochs[0].loss);
+      for (const [fusion, want] of [['auto', 'fused'], ['none', 'composed']]) {
+        const model = make();
+        const t = new Trainer(model, { optimizer: new optim.SGD(model.parameters(), options), loss: new nn.CrossEntropyLoss(), fusion });
+        const losses = [];
+        const executors = new Set();
+        for (let k = 0; k < steps; k++) {
+          const history = await t.fit(train.subset(64 * k, 64 * k + 64), { epochs: 1, batchSize: 64, shuffle: false });
+          losses.push(history.epochs[0].loss);
+          executors.add(history.executor);
+        }
+        const err = Math.max(...eager.map((e, i) => Math.abs(e - losses[i]) / Math.abs(e)));
+        const ran = [...executors].join('/');
+        report.depths.push({ widths: [dims[0][0], ...dims.map((d) => d[1])], fusion, executor: ran, eager, driver: losses, maxRelDiff: err });
+        check(`driver (fusion '${fusion}') = eager, ${dims.length} Linear layers`, err <= 1e-4 && ran === want,
+          `${steps} steps on the ${ran} executor, max rel loss difference ${err.toExponential(2)}`);
       }
-      const err = Math.max(...eager.map((e, i) => Math.abs(e - fused[i]) / Math.abs(e)));
-      check(`fused = eager, ${dims.length} Linear layers`, err <= 1e-4,
-        `${steps} steps, max rel loss difference ${err.toExponential(2)} (fused ${fused.map((v) => v.toFixed(5)).join(' ')})`);
     }
   });
 
   // Same seeds, same data, same GPU: bit-identical losses (fixed-order reductions, no float atomics).
-  if (!timingOnly) await step('reproducible', async () => {
+  await step('reproducible', async () => {
     const run = async () => (await trainer(mlp(3)).fit(train, { epochs: 1, batchSize: 64, seed: 11 })).epochs[0];
     const a = await run();
     const b = await run();
@@ -144,31 +161,40 @@ if (mnist) {
       : `loss ${a.loss} vs ${b.loss}, accuracy ${a.accuracy} vs ${b.accuracy}`);
   });
 
-  // Epoch times: 5 epochs per batch size; the first two capture the CUDA graphs (the first has
-  // the momentum-initialising step on its own, so its chunks differ from later epochs'), the
-  // median of the last three is the number.
+  // Epoch times of every configuration, in this process: 5 epochs per batch size and
+  // configuration; the first two capture the CUDA graphs (the first has the momentum-initialising
+  // step on its own, so its chunks differ from later epochs'), the median of the last three is
+  // the number. The same seeds for all: the configurations train the same net on the same batches.
   const targets = { 64: 0.015, 512: 0.003 };
   for (const batchSize of [64, 512]) {
-    await step(`time batch ${batchSize}`, async () => {
-      const epochs = device === 'cpu' ? 1 : 5;
-      const history = await trainer(mlp(5)).fit(train, { epochs, batchSize, seed: 13 });
-      const seconds = history.epochs.map((e) => e.seconds);
-      const steady = device === 'cpu' ? seconds : seconds.slice(2);
-      const timing = { batchSize, epochSeconds: seconds, medianSeconds: median(steady),
-        stepsPerEpoch: Math.ceil(train.length / batchSize), target: device === 'cuda' ? targets[batchSize] : null };
-      timing.microsecondsPerStep = +(1e6 * timing.medianSeconds / timing.stepsPerEpoch).toFixed(2);
-      const last = history.epochs[history.epochs.length - 1];
-      timing.finalLoss = last.loss;
-      timing.finalAccuracy = last.accuracy;
-      report.timings.push(timing);
-      // Every setting's kernels must still train: a wrong kernel shows as chance accuracy or NaN.
-      if (device === 'cuda') {
-        check(`batch ${batchSize} trains (${report.settings})`, last.accuracy >= 0.95,
-          `training accuracy ${(100 * last.accuracy).toFixed(2)} % after ${epochs} epochs (>= 95 %), loss ${last.loss.toFixed(5)}`);
-      }
-      console.log(`  batch ${batchSize}: epochs ${seconds.map((s) => (1000 * s).toFixed(2)).join(', ')} ms; ` +
-        `median ${(1000 * timing.medianSeconds).toFixed(2)} ms (${timing.microsecondsPerStep} us/step)`);
-    });
+    for (const config of CONFIGS) {
+      await step(`time batch ${batchSize}, ${config.name}`, async () => {
+        const epochs = device === 'cpu' ? 1 : 5;
+        const history = await trainer(mlp(5), config.options).fit(train, { epochs, batchSize, seed: 13 });
+        const seconds = history.epochs.map((e) => e.seconds);
+        const steady = device === 'cpu' ? seconds : seconds.slice(2);
+        const last = history.epochs[history.epochs.length - 1];
+        const timing = { config: config.name, options: config.options, executor: history.executor, batchSize,
+          epochSeconds: seconds, medianSeconds: median(steady), ms: +(1000 * median(steady)).toFixed(3),
+          stepsPerEpoch: Math.ceil(train.length / batchSize),
+          target: device === 'cuda' && config.name === 'default' ? targets[batchSize] : null,
+          finalLoss: last.loss, finalAccuracy: last.accuracy };
+        timing.microsecondsPerStep = +(1e6 * timing.medianSeconds / timing.stepsPerEpoch).toFixed(2);
+        report.timings.push(timing);
+        check(`batch ${batchSize}, ${config.name}: runs the ${config.executor} executor`, history.executor === config.executor,
+          `history.executor '${history.executor}'`);
+        // Every configuration's kernels must still train: a wrong kernel shows as chance accuracy or NaN.
+        if (device === 'cuda') {
+          check(`batch ${batchSize}, ${config.name}: trains`, last.accuracy >= 0.95,
+            `training accuracy ${(100 * last.accuracy).toFixed(2)} % after ${epochs} epochs (>= 95 %), loss ${last.loss.toFixed(5)}`);
+        }
+        const base = report.timings.find((t) => t.batchSize === batchSize && t.config === 'default');
+        if (base && base !== timing) timing.finalLossVsDefault = Math.abs(last.loss - base.finalLoss) / Math.abs(base.finalLoss);
+        console.log(`  batch ${batchSize}, ${config.name} (${history.executor}): epochs ${seconds.map((s) => (1000 * s).toFixed(2)).join(', ')} ms; ` +
+          `median ${timing.ms.toFixed(2)} ms (${timing.microsecondsPerStep} us/step)` +
+          (timing.finalLossVsDefault !== undefined ? `; final loss ${timing.finalLossVsDefault.toExponential(1)} from default's` : ''));
+      });
+    }
   }
 }
 

@@ -1,4 +1,4 @@
-// The fused head kernels of cuda/kernels_head.cuh (Backend::linear_xent_step / linear_xent_sgd_step)
+// The fused head kernels of cuda/kernels_head.cuh (the head stage of the CUDA fused executor)
 // run through the CPU emulator with the launcher's geometry (cluster_grid() for the cluster kernel,
 // for the largest cluster an H200 allows (16), the portable 8 and no clusters at all (sm_80: one
 // block, the NoCluster instantiation); tiled_plan() for the tiled kernel), on seeded random data:

@@ -1,4 +1,4 @@
-// The fused driver is the eager path run natively: for Linear/ReLU stacks of any depth, the same
+// The training driver is the eager path run natively: for Linear/ReLU stacks of any depth, the same
 // weights and batches give the same losses and weights both ways.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DataLoader, datasets, manualSeed, nn, optim, Trainer, type Dataset } from '../dist/index.js';
@@ -21,12 +21,12 @@ const sgd = { lr: 0.05, momentum: 0.9, weightDecay: 1e-4 };
 const B = 32;
 const STEPS = 6;
 
-describe.each([[[784, 10]], [[784, 64, 32, 10]], [[784, 48, 40, 24, 10]]])('fused = eager for widths %j', (widths) => {
+describe.each([[[784, 10]], [[784, 64, 32, 10]], [[784, 48, 40, 24, 10]]])('driver = eager for widths %j', (widths) => {
   it(`gives the same ${STEPS} losses and final weights`, async () => {
     manualSeed(11);
     const eagerModel = stack(widths);
     manualSeed(11);
-    const fusedModel = stack(widths);
+    const driverModel = stack(widths);
 
     const eagerOpt = new optim.SGD(eagerModel.parameters(), sgd);
     const lossFn = new nn.CrossEntropyLoss();
@@ -39,15 +39,15 @@ describe.each([[[784, 10]], [[784, 64, 32, 10]], [[784, 48, 40, 24, 10]]])('fuse
       eager.push(loss.item());
     }
 
-    const trainer = new Trainer(fusedModel, { optimizer: new optim.SGD(fusedModel.parameters(), sgd), loss: lossFn });
-    const fused: number[] = [];
+    const trainer = new Trainer(driverModel, { optimizer: new optim.SGD(driverModel.parameters(), sgd), loss: lossFn });
+    const driven: number[] = [];
     for (let k = 0; k < STEPS; k++) {
       const h = await trainer.fit(train.subset(B * k, B * k + B), { batchSize: B, shuffle: false });
-      fused.push(h.epochs[0].loss);
+      driven.push(h.epochs[0].loss);
     }
 
-    fused.forEach((l, i) => expect(Math.abs(l - eager[i]) / eager[i], `step ${i + 1}`).toBeLessThan(1e-5));
-    const a = fusedModel.parameters().map((p) => Array.from(p.toArray()));
+    driven.forEach((l, i) => expect(Math.abs(l - eager[i]) / eager[i], `step ${i + 1}`).toBeLessThan(1e-5));
+    const a = driverModel.parameters().map((p) => Array.from(p.toArray()));
     const b = eagerModel.parameters().map((p) => Array.from(p.toArray()));
     a.forEach((w, i) => w.forEach((v, j) => expect(Math.abs(v - b[i][j])).toBeLessThan(1e-5)));
   });
