@@ -66,7 +66,7 @@ echo "pack-test: test PATH has no cc/c++/gcc/g++/clang/cmake/nvcc/make/ninja"
 app="$work/app"
 mkdir -p "$app"
 echo '{ "name": "tinynn-pack-test", "version": "1.0.0", "private": true }' > "$app/package.json"
-(cd "$app" && env -u TINYNN_ADDON -u TINYNN_PREBUILD PATH="$bin" \
+(cd "$app" && env -u TINYNN_ADDON PATH="$bin" \
   npm install --ignore-scripts --no-audit --no-fund --prefer-offline --loglevel=error "$tgz") \
   || fail "npm install of the tarball failed"
 [ ! -e "$app/node_modules/tinynn/build" ] || fail "the installed package has a build/ folder"
@@ -114,7 +114,7 @@ const { nn, optim, Trainer, datasets, backends, save, load, manualSeed } = tinyn
   fs.rmSync(path.dirname(file), { recursive: true, force: true });
 })().catch((err) => { console.error(err); process.exit(1); });
 EOF
-run_app() { (cd "$app" && env -u TINYNN_ADDON -u TINYNN_PREBUILD PATH="$bin" "$@"); }
+run_app() { (cd "$app" && env -u TINYNN_ADDON PATH="$bin" "$@"); }
 out=$(run_app node smoke.cjs 2>&1) || { echo "$out"; fail "the installed package does not train"; }
 echo "$out"
 # The install script, had scripts been on, finds the prebuild and builds nothing (no compiler here).

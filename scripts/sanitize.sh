@@ -56,6 +56,15 @@ status=0
 npx vitest run "$@" || status=$?
 unset LD_PRELOAD
 
+# The out-of-memory tests ask for terabytes on purpose: ASan warns that it failed to allocate them
+# (and returns null, as asked). A log holding only such warnings is expected, not a report.
+for f in "$REPORT_DIR"/*; do
+  [ -f "$f" ] || continue
+  if ! grep -qvE '^(==[0-9]+==WARNING: AddressSanitizer failed to allocate 0x[0-9a-f]+ bytes)?$' "$f"; then
+    echo "sanitize: expected: $(grep -c 'failed to allocate' "$f") refused allocation(s) of the out-of-memory tests"
+    rm "$f"
+  fi
+done
 reports=$(find "$REPORT_DIR" -type f | wc -l)
 if [ "$reports" -gt 0 ]; then
   for f in "$REPORT_DIR"/*; do echo "=== $f"; head -80 "$f"; done
