@@ -1,5 +1,5 @@
-// The differentiable ops behind the nn modules. Each calls one native op forward and records a
-// GradFn whose backward calls native ops too: no tensor math happens in JavaScript.
+// The fused ops behind nn.Linear and the default CrossEntropyLoss. Each calls one native op
+// forward and records a GradFn whose backward calls native ops too.
 import { native } from './native';
 import { isGradEnabled, Tensor } from './tensor';
 
@@ -42,19 +42,6 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null, relu = fa
   return y;
 }
 
-/** max(x, 0). */
-export function relu(x: Tensor): Tensor {
-  requireTensor(x, 'input');
-  const y = new Tensor(native.ops.relu(x.native));
-  if (!isGradEnabled() || !(x.requiresGrad || x.gradFn)) return y;
-  y.requiresGrad = true;
-  y.gradFn = {
-    inputs: [x],
-    backward: (gradOutput) => [new Tensor(native.ops.reluBackward((gradOutput as Tensor).native, y.native))],
-  };
-  return y;
-}
-
 /**
  * Mean softmax cross-entropy of logits [B, C] against int32 labels [B] (one native pass gives the
  * loss and dlogits). Returns a one-element CPU tensor; its backward feeds dlogits to the logits.
@@ -71,12 +58,16 @@ export function crossEntropy(logits: Tensor, labels: Tensor): Tensor {
   const out = new Tensor(new native.Tensor(new Float32Array([loss]), [1], 'cpu'));
   if (!wantGrad || !dlogits) return out;
   out.requiresGrad = true;
-  out.gradFn = { inputs: [logits], backward: () => [new Tensor(dlogits)] };
+  out.gradFn = {
+    inputs: [logits],
+    backward: (gradOutput) => {
+      // dlogits is d loss / d logits; a loss that was scaled afterwards scales it too.
+      const scale = gradOutput ? gradOutput.item() : 1;
+      if (scale === 1) return [new Tensor(dlogits)];
+      const scaled = native.ops.unary(dlogits, 'affine', scale, 0);
+      dlogits.dispose();
+      return [new Tensor(scaled)];
+    },
+  };
   return out;
-}
-
-/** Row-wise softmax of a 2-D tensor: class probabilities from logits. */
-export function softmax(x: Tensor): Tensor {
-  requireTensor(x, 'input');
-  return new Tensor(native.ops.softmax(x.native));
 }

@@ -3,7 +3,10 @@ import { mnist } from './data/mnist';
 
 export * as nn from './nn/index';
 export * as optim from './optim/index';
-export { Tensor, tensor, zeros, noGrad, isGradEnabled, type DType, type TensorOptions, type NestedArray } from './tensor';
+export { Tensor, tensor, zeros, ones, randn, arange, noGrad, isGradEnabled, type DType, type TensorOptions, type NestedArray, type FactoryOptions } from './tensor';
+export { cat, stack, indexSelect } from './ops/join';
+export { matmul } from './ops/linalg';
+export type { Operand } from './ops/elementwise';
 export { backends, type BackendInfo, type Device, type DeviceSpec } from './device';
 export { manualSeed, Generator } from './random';
 export { Trainer, type TrainerOptions, type FitOptions, type History, type EpochRecord, type BatchProgress, type Evaluation } from './trainer';
@@ -12,7 +15,8 @@ export { DataLoader, type DataLoaderOptions, type Batch } from './data/dataloade
 export { readIdx, parseIdx, type IdxArray } from './data/idx';
 export { MNIST_NORMALIZATION, type MnistOptions, type Mnist } from './data/mnist';
 export { save, load } from './io/save-load';
-export { softmax, crossEntropy, linear, relu } from './functional';
+export { crossEntropy, linear } from './functional';
+export { softmax, logSoftmax, relu, leakyRelu, sigmoid, tanh, gelu } from './ops/activations';
 
 /** Built-in datasets. */
 export const datasets = { mnist };

@@ -79,6 +79,18 @@ export interface NativeOps {
   reduce(x: NativeTensor, op: 'sum' | 'mean' | 'max' | 'min', dim: number | null, keepdim: boolean): NativeTensor;
   /** Mean squared error; dpred = 2·(pred - target)/n when wantGrad. */
   mse(pred: NativeTensor, target: NativeTensor, wantGrad: boolean): { loss: number; dpred: NativeTensor | null };
+  /** A tensor of `shape` sharing x's storage (same element count; [] for a scalar). */
+  reshape(x: NativeTensor, shape: number[]): NativeTensor;
+  /** x with its dimensions reordered (output dim i is x's dims[i]), as a contiguous copy. */
+  permute(x: NativeTensor, dims: number[]): NativeTensor;
+  /** x broadcast to `shape`, as a contiguous copy. */
+  expand(x: NativeTensor, shape: number[]): NativeTensor;
+  /** op(a)·op(b) for 2-D [M,K]·[K,N] or batched 3-D operands (a 2-D one shared by every batch). */
+  matmul(a: NativeTensor, b: NativeTensor, transA: boolean, transB: boolean): NativeTensor;
+  /** The tensors joined along dimension 0 (other dimensions equal). */
+  catRows(tensors: NativeTensor[]): NativeTensor;
+  /** Rows [start, start + count) of dimension 0, as a copy. */
+  sliceRows(x: NativeTensor, start: number, count: number): NativeTensor;
   /** src [N, C] rows picked by indices → [B, C]. */
   gatherRows(src: NativeTensor, indices: Int32Array): NativeTensor;
   /**

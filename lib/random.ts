@@ -41,6 +41,20 @@ export class Generator {
     for (let i = 0; i < n; i++) out[i] = low + span * ((this.nextUint32() >>> 8) / 16777216);
     return out;
   }
+
+  /** n float32 values from the standard normal distribution (Box-Muller). */
+  normal(n: number): Float32Array {
+    const out = new Float32Array(n);
+    for (let i = 0; i < n; i += 2) {
+      // u1 in (0, 1]: log(u1) stays finite.
+      const u1 = ((this.nextUint32() >>> 8) + 1) / 16777216;
+      const u2 = (this.nextUint32() >>> 8) / 16777216;
+      const r = Math.sqrt(-2 * Math.log(u1));
+      out[i] = r * Math.cos(2 * Math.PI * u2);
+      if (i + 1 < n) out[i + 1] = r * Math.sin(2 * Math.PI * u2);
+    }
+    return out;
+  }
 }
 
 const DEFAULT_SEED = 0x5eed;

@@ -1,7 +1,14 @@
 // Tensor: a handle on a native buffer plus what autograd needs (grad, the op that made it).
 import { describe, resolveDevice, type DeviceSpec } from './device';
 import { native } from './native';
+import { defaultGenerator, type Generator } from './random';
 import type { DTypeName, NativeTensor, TypedArray } from './native-types';
+import * as activations from './ops/activations';
+import * as elementwise from './ops/elementwise';
+import type { Operand } from './ops/elementwise';
+import * as linalg from './ops/linalg';
+import * as reductions from './ops/reductions';
+import * as shapes from './ops/shape';
 
 /** Element types: 'float32' (default), 'int32' (labels, indices) and 'uint8' (raw images). */
 export type DType = DTypeName;
@@ -86,10 +93,68 @@ export class Tensor {
     return new Tensor(this.native.to(resolveDevice(device)), this.requiresGrad);
   }
 
-  /** The index of the largest value in each row of a 2-D float tensor: int32 [rows]. */
-  argmax(): Tensor {
-    return new Tensor(native.ops.argmax(this.native));
+  /** int32 indices of the largest values along `dim` (default: the last); the first on ties. */
+  argmax(dim = -1, keepdim = false): Tensor {
+    return reductions.argmax(this, dim, keepdim);
   }
+
+  // Arithmetic (broadcasting; numbers accepted as operands).
+  /** this + other. */
+  add(other: Operand): Tensor { return elementwise.add(this, other); }
+  /** this - other. */
+  sub(other: Operand): Tensor { return elementwise.sub(this, other); }
+  /** this · other, element-wise. */
+  mul(other: Operand): Tensor { return elementwise.mul(this, other); }
+  /** this / other, element-wise. */
+  div(other: Operand): Tensor { return elementwise.div(this, other); }
+  /** -this. */
+  neg(): Tensor { return elementwise.neg(this); }
+  /** this ** exponent. */
+  pow(exponent: number): Tensor { return elementwise.pow(this, exponent); }
+  exp(): Tensor { return elementwise.exp(this); }
+  log(): Tensor { return elementwise.log(this); }
+  sqrt(): Tensor { return elementwise.sqrt(this); }
+  abs(): Tensor { return elementwise.abs(this); }
+  /** Values limited to [min, max]; either bound may be null. */
+  clamp(min?: number | null, max?: number | null): Tensor { return elementwise.clamp(this, min, max); }
+  /** 1 where equal, else 0 (float32, no gradient). */
+  eq(other: Operand): Tensor { return elementwise.eq(this, other); }
+  /** 1 where greater, else 0 (float32, no gradient). */
+  gt(other: Operand): Tensor { return elementwise.gt(this, other); }
+  /** 1 where less, else 0 (float32, no gradient). */
+  lt(other: Operand): Tensor { return elementwise.lt(this, other); }
+
+  // Activations and the softmax family.
+  relu(): Tensor { return activations.relu(this); }
+  leakyRelu(negativeSlope = 0.01): Tensor { return activations.leakyRelu(this, negativeSlope); }
+  sigmoid(): Tensor { return activations.sigmoid(this); }
+  tanh(): Tensor { return activations.tanh(this); }
+  gelu(): Tensor { return activations.gelu(this); }
+  softmax(dim = -1): Tensor { return activations.softmax(this, dim); }
+  logSoftmax(dim = -1): Tensor { return activations.logSoftmax(this, dim); }
+
+  // Reductions: of every element, or along dim (keepdim keeps it with size 1).
+  sum(dim?: number | null, keepdim = false): Tensor { return reductions.sum(this, dim, keepdim); }
+  mean(dim?: number | null, keepdim = false): Tensor { return reductions.mean(this, dim, keepdim); }
+  max(dim?: number | null, keepdim = false): Tensor { return reductions.max(this, dim, keepdim); }
+  min(dim?: number | null, keepdim = false): Tensor { return reductions.min(this, dim, keepdim); }
+
+  // Shapes and products.
+  /** Matrix product (2-D, or batched 3-D). */
+  matmul(other: Tensor): Tensor { return linalg.matmul(this, other); }
+  /** A view with another shape (one size may be -1). */
+  reshape(...shape: number[] | [readonly number[]]): Tensor { return shapes.reshape(this, flatShape(shape)); }
+  /** Same as reshape: tensors are always contiguous. */
+  view(...shape: number[] | [readonly number[]]): Tensor { return shapes.reshape(this, flatShape(shape)); }
+  flatten(startDim = 0, endDim = -1): Tensor { return shapes.flatten(this, startDim, endDim); }
+  transpose(dim0: number, dim1: number): Tensor { return shapes.transpose(this, dim0, dim1); }
+  permute(...dims: number[]): Tensor { return shapes.permute(this, dims); }
+  /** The transpose of a 2-D tensor. */
+  t(): Tensor { return shapes.t(this); }
+  /** The same values, cut from the graph. */
+  detach(): Tensor { return shapes.detach(this); }
+  /** A copy with its own storage (gradients flow back). */
+  clone(): Tensor { return shapes.clone(this); }
 
   /** Frees the native memory now instead of at garbage collection. Safe to call twice. */
   dispose(): void {
@@ -107,9 +172,23 @@ export class Tensor {
     if (this.size !== 1) {
       throw new RangeError(`backward() needs a one-element tensor such as a loss, got shape [${this.shape.join(', ')}]`);
     }
-    if (!this.gradFn) throw new Error('backward(): this tensor does not depend on anything that requires a gradient');
+    if (!this.gradFn) {
+      if (this.graphFreed) {
+        throw new Error('backward(): the graph of this tensor was freed by an earlier backward(); ' +
+          'compute the loss again (a new forward pass) before calling backward() again');
+      }
+      throw new Error('backward(): this tensor does not depend on anything that requires a gradient');
+    }
     runBackward(this);
   }
+
+  /** @internal Set once backward() has consumed this tensor's graph. */
+  graphFreed = false;
+}
+
+// reshape(2, 3) and reshape([2, 3]) both name the shape [2, 3].
+function flatShape(shape: number[] | [readonly number[]]): number[] {
+  return shape.length === 1 && Array.isArray(shape[0]) ? [...(shape[0] as readonly number[])] : (shape as number[]);
 }
 
 // Visits the graph in reverse topological order, passing each node's output gradient to its
@@ -120,11 +199,23 @@ function runBackward(root: Tensor): void {
   const visit = (t: Tensor): void => {
     if (seen.has(t)) return;
     seen.add(t);
+    // An intermediate whose graph an earlier backward() consumed: without this it would pass as
+    // a leaf and the gradient to what it came from would be silently lost.
+    if (!t.gradFn && t.graphFreed) {
+      throw new Error('backward(): the graph of an intermediate tensor was freed by an earlier backward(); ' +
+        'compute it again (a new forward pass) before calling backward() again');
+    }
     for (const input of t.gradFn?.inputs ?? []) visit(input);
     order.push(t);
   };
   visit(root);
   const pending = new Map<Tensor, Tensor>();
+  // d root / d root = 1
+  const one = new native.Tensor(new Float32Array([1]), [1], 'cpu');
+  const seed = root.device === 'cpu' ? one : one.to(root.device);
+  if (seed !== one) one.dispose();
+  pending.set(root, new Tensor(native.ops.reshape(seed, [...root.shape])));
+  seed.dispose();
   for (let i = order.length - 1; i >= 0; i--) {
     const node = order[i];
     const fn = node.gradFn;
@@ -134,6 +225,7 @@ function runBackward(root: Tensor): void {
     const grads = fn.backward(gradOut);
     gradOut?.dispose();
     node.gradFn = null;
+    node.graphFreed = true;
     fn.inputs.forEach((input, k) => {
       const g = grads[k];
       if (!g) return;
@@ -206,9 +298,52 @@ export function tensor(data: NestedArray | TypedArray | readonly number[], optio
   return new Tensor(new native.Tensor(typed, shape, device), options.requiresGrad ?? false);
 }
 
-/** A float32 tensor of zeros. */
-export function zeros(shape: readonly number[], options: { dtype?: DType; device?: DeviceSpec } = {}): Tensor {
-  return new Tensor(native.Tensor.zeros([...shape], options.dtype ?? 'float32', resolveDevice(options.device ?? 'cpu')));
+/** Options of the tensor factories. */
+export interface FactoryOptions {
+  dtype?: DType;
+  device?: DeviceSpec;
+  requiresGrad?: boolean;
+}
+
+/** A tensor of zeros (float32 unless dtype says otherwise). */
+export function zeros(shape: readonly number[], options: FactoryOptions = {}): Tensor {
+  return new Tensor(native.Tensor.zeros([...shape], options.dtype ?? 'float32', resolveDevice(options.device ?? 'cpu')),
+    options.requiresGrad ?? false);
+}
+
+/** A tensor of ones. */
+export function ones(shape: readonly number[], options: FactoryOptions = {}): Tensor {
+  const size = checkedSize('ones', shape);
+  const data = toTyped(new Array<number>(size).fill(1), options.dtype ?? 'float32');
+  return tensor(data, { shape, device: options.device, requiresGrad: options.requiresGrad });
+}
+
+/** float32 values from the standard normal distribution, drawn from `generator` (default: the seeded one). */
+export function randn(shape: readonly number[], options: Omit<FactoryOptions, 'dtype'> & { generator?: Generator } = {}): Tensor {
+  const size = checkedSize('randn', shape);
+  return tensor((options.generator ?? defaultGenerator).normal(size), { shape, device: options.device, requiresGrad: options.requiresGrad });
+}
+
+/** [start, start + step, …) below end, as torch.arange: arange(5) or arange(1, 2, 0.25). float32 unless dtype says int32. */
+export function arange(start: number, end?: number, step = 1, options: FactoryOptions = {}): Tensor {
+  const [lo, hi] = end === undefined ? [0, start] : [start, end];
+  for (const [name, v] of [['start', lo], ['end', hi], ['step', step]] as const) {
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new TypeError(`arange: ${name} must be a finite number, got ${String(v)}`);
+  }
+  if (step === 0) throw new RangeError('arange: step must not be 0');
+  const n = Math.max(0, Math.ceil((hi - lo) / step));
+  if (n === 0) throw new RangeError(`arange(${lo}, ${hi}, ${step}) is empty; tensors need at least one element`);
+  const values = Array.from({ length: n }, (_, i) => lo + i * step);
+  return tensor(toTyped(values, options.dtype ?? 'float32'), { device: options.device, requiresGrad: options.requiresGrad });
+}
+
+function checkedSize(op: string, shape: readonly number[]): number {
+  if (!Array.isArray(shape) || shape.some((d) => !Number.isInteger(d) || d < 1)) {
+    throw new TypeError(`${op}: shape must be an array of integers >= 1, got ${describe(shape)}`);
+  }
+  const size = shape.reduce((a, b) => a * b, 1);
+  if (size > 2 ** 28) throw new RangeError(`${op}: [${shape.join(', ')}] has ${size} elements; build it on the native side instead`);
+  return size;
 }
 
 function toTyped(flat: ArrayLike<number>, dtype: DType): TypedArray {

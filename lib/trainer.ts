@@ -7,7 +7,7 @@ import { native } from './native';
 import type { NativeDriver, NativeDriverOptions, NativeLayer, NativeProgress } from './native-types';
 import { CrossEntropyLoss } from './nn/loss';
 import { Linear } from './nn/linear';
-import { ReLU } from './nn/relu';
+import { ReLU } from './nn/activation';
 import { Sequential } from './nn/sequential';
 import { SGD } from './optim/sgd';
 import { defaultGenerator } from './random';
@@ -112,6 +112,10 @@ export class Trainer {
       throw new TypeError(`Trainer options.optimizer must be an optim.SGD, got ${describe(options.optimizer)}`);
     }
     if (!(options.loss instanceof CrossEntropyLoss)) throw new TypeError(`Trainer options.loss must be an nn.CrossEntropyLoss, got ${describe(options.loss)}`);
+    if (!options.loss.isPlain) {
+      throw new TypeError('Trainer runs nn.CrossEntropyLoss with its defaults (mean, no class weights, no label smoothing); ' +
+        'train other settings in an eager loop');
+    }
     const fusion = options.fusion ?? 'auto';
     if (fusion !== 'auto' && fusion !== 'none') throw new TypeError(`Trainer options.fusion must be 'auto' or 'none', got ${describe(fusion)}`);
     const flag = (name: 'tf32' | 'cudaClusterLayer1'): boolean => {

@@ -207,10 +207,13 @@ describe('unary ops', () => {
     expectClose(f32(native.ops.unary(cpu(g, [g.length]), 'gelu', 0, 0)), [0, 0, Phi(1), 0, 200, Infinity], 1e-6, 0, 'gelu');
   });
 
-  it('rejects non-float32 input, an unknown op and non-finite parameters', () => {
+  it('rejects non-float32 input, an unknown op and NaN parameters; infinite clamp bounds are open ends', () => {
     expect(() => native.ops.unary(cpu(Int32Array.from([1, 2]), [2]), 'neg', 0, 0)).toThrow(TypeError);
     expect(() => native.ops.unary(cpu(new Float32Array(2), [2]), 'cube' as NativeUnaryOp, 0, 0)).toThrow(RangeError);
-    expect(() => native.ops.unary(cpu(new Float32Array(2), [2]), 'clamp', -Infinity, 1)).toThrow();
+    expect(() => native.ops.unary(cpu(new Float32Array(2), [2]), 'clamp', NaN, 1)).toThrow(RangeError);
+    const x = Float32Array.from([-Infinity, -5, 0.5, 7, Infinity]);
+    expect(Array.from(f32(native.ops.unary(cpu(x, [5]), 'clamp', -Infinity, 1)))).toEqual([-Infinity, -5, 0.5, 1, 1]);
+    expect(Array.from(f32(native.ops.unary(cpu(x, [5]), 'clamp', 0, Infinity)))).toEqual([0, 0, 0.5, 7, Infinity]);
   });
 });
 

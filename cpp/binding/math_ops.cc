@@ -19,13 +19,21 @@ TensorData& read_f32(const Napi::Value& v, const char* what) {
   return t;
 }
 
+// An op parameter: any number but NaN (a clamp bound may be infinite).
+float read_param(const Napi::Value& v, const char* what) {
+  if (!v.IsNumber()) throw TypeError(std::string(what) + " must be a number, got " + describe(v));
+  const double d = v.As<Napi::Number>().DoubleValue();
+  if (d != d) throw RangeError(std::string(what) + " must not be NaN");
+  return static_cast<float>(d);
+}
+
 // unary(x, op, a, b) → op(x).
 Napi::Value unary(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guard(env, [&]() -> Napi::Value {
     TensorData& x = read_f32(info[0], "input");
     const UnaryOp op = read_unary_op(info[1]);
-    const float a = static_cast<float>(read_finite(info[2], "a")), b = static_cast<float>(read_finite(info[3], "b"));
+    const float a = read_param(info[2], "a"), b = read_param(info[3], "b");
     TensorData y = make_tensor(x.backend(), x.shape, DType::F32);
     x.backend().unary(op, x.ptr<float>(), y.ptr<float>(), x.numel(), a, b);
     return TensorWrap::wrap(env, std::move(y));

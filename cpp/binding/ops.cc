@@ -6,6 +6,7 @@
 #include "cpp/binding/args.h"
 #include "cpp/binding/js_errors.h"
 #include "cpp/binding/math_ops.h"
+#include "cpp/binding/shape_ops.h"
 #include "cpp/binding/op_args.h"
 #include "cpp/binding/optimizer_options.h"
 #include "cpp/binding/tensor_wrap.h"
@@ -327,6 +328,7 @@ Napi::Object define_ops(Napi::Env env) {
   ops.Set("gatherBatch", Napi::Function::New(env, gather_batch, "gatherBatch"));
   ops.Set("permutation", Napi::Function::New(env, permutation, "permutation"));
   define_math_ops(env, ops);
+  define_shape_ops(env, ops);
   return ops;
 }
 

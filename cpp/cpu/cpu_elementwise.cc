@@ -1,4 +1,6 @@
 // CpuBackend's element-wise primitives: unary and binary (with broadcasting).
+#include <vector>
+
 #include "cpp/cpu/cpu_backend.h"
 #include "cpp/cpu/elementwise_kernels.h"
 #include "cpp/cpu/vector_kernels.h"
@@ -20,6 +22,13 @@ void row_offsets(const Broadcast& bc, int64_t row, int64_t* a_off, int64_t* b_of
   }
 }
 
+// Copies n elements `stride` apart into `row` and returns its data.
+const float* gather_row(const float* src, int64_t stride, int64_t n, std::vector<float>& row) {
+  row.resize(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) row[i] = src[i * stride];
+  return row.data();
+}
+
 }  // namespace
 
 void CpuBackend::unary(UnaryOp op, const float* x, float* y, size_t n, float a, float b) {
@@ -35,16 +44,22 @@ void CpuBackend::binary(BinaryOp op, const float* a, const float* b, float* out,
     });
     return;
   }
-  // Rows of the last dimension, in which each operand advances by 0 or 1.
+  // Rows of the last dimension. An operand that advances by more than one element along it (a
+  // permuted read) is gathered into a contiguous row first.
   const int64_t cols = bc.rank > 0 ? bc.shape[bc.rank - 1] : 1;
-  const size_t as = bc.rank > 0 ? bc.a_stride[bc.rank - 1] : 0, bs = bc.rank > 0 ? bc.b_stride[bc.rank - 1] : 0;
+  const int64_t as = bc.rank > 0 ? bc.a_stride[bc.rank - 1] : 0, bs = bc.rank > 0 ? bc.b_stride[bc.rank - 1] : 0;
   const int64_t rows = n / cols;
   const size_t grain = std::max<size_t>(1, kElementGrain / static_cast<size_t>(cols));
   parallel_range(pool_, rows, grain, [&](size_t r0, size_t r1) {
+    thread_local std::vector<float> a_row, b_row;
     for (size_t r = r0; r < r1; ++r) {
       int64_t ao = 0, bo = 0;
       row_offsets(bc, static_cast<int64_t>(r), &ao, &bo);
-      binary_kernel(op, a + ao, as, b + bo, bs, out + r * cols, cols, param);
+      const float* ap = a + ao;
+      const float* bp = b + bo;
+      if (as > 1) ap = gather_row(a + ao, as, cols, a_row);
+      if (bs > 1) bp = gather_row(b + bo, bs, cols, b_row);
+      binary_kernel(op, ap, as > 1 ? 1 : as, bp, bs > 1 ? 1 : bs, out + r * cols, cols, param);
     }
   });
 }

@@ -50,6 +50,10 @@ export class Linear extends Module {
     return linear(x, this.weight, this.bias, relu);
   }
 
+  override extraRepr(): string {
+    return `in=${this.inFeatures}, out=${this.outFeatures}, bias=${this.bias !== null}`;
+  }
+
   private checkInput(x: Tensor): void {
     const shape = x?.shape;
     if (shape && (shape.length !== 2 || shape[1] !== this.inFeatures)) {

@@ -1,10 +1,250 @@
+// Loss modules with PyTorch's names, defaults and reductions.
 import { crossEntropy } from '../functional';
-import type { Tensor } from '../tensor';
+import { native } from '../native';
+import { abs, add, clamp, log, mul, neg, sub } from '../ops/elementwise';
+import { free, record, requireFloat, requireTensor } from '../ops/graph';
+import { logSoftmax, relu, sigmoid } from '../ops/activations';
+import { mean, sum } from '../ops/reductions';
+import { noGrad, Tensor } from '../tensor';
 
-/** Mean softmax cross-entropy over the batch, as torch.nn.CrossEntropyLoss with default options. */
+/** How a loss combines its per-element values: their mean (default), their sum, or none (as is). */
+export type Reduction = 'mean' | 'sum' | 'none';
+
+function checkReduction(loss: string, reduction: unknown): Reduction {
+  if (reduction !== 'mean' && reduction !== 'sum' && reduction !== 'none') {
+    throw new TypeError(`${loss} reduction must be 'mean', 'sum' or 'none', got ${String(reduction)}`);
+  }
+  return reduction;
+}
+
+function reduce(values: Tensor, reduction: Reduction): Tensor {
+  if (reduction === 'none') return values;
+  const out = reduction === 'mean' ? mean(values) : sum(values);
+  return out;
+}
+
+function checkPair(loss: string, input: Tensor, target: Tensor): void {
+  requireFloat(requireTensor(input, loss, 'input'), loss, 'input');
+  requireFloat(requireTensor(target, loss, 'target'), loss, 'target');
+  if (input.shape.length !== target.shape.length || input.shape.some((d, i) => d !== target.shape[i])) {
+    throw new RangeError(`${loss}: input has shape [${input.shape.join(', ')}] but target has [${target.shape.join(', ')}]`);
+  }
+}
+
+/** Mean (or summed) squared error, as torch.nn.MSELoss. */
+export class MSELoss {
+  readonly reduction: Reduction;
+  constructor(options: { reduction?: Reduction } = {}) {
+    this.reduction = checkReduction('MSELoss', options.reduction ?? 'mean');
+  }
+  /** input and target of one shape → a scalar (or per-element values with reduction 'none'). */
+  forward(input: Tensor, target: Tensor): Tensor {
+    checkPair('MSELoss', input, target);
+    if (this.reduction === 'mean') {
+      // One native pass gives the loss and its gradient.
+      const tracked = input.requiresGrad || input.gradFn !== null;
+      const { loss, dpred } = native.ops.mse(input.native, target.native, tracked);
+      const one = new native.Tensor(new Float32Array([loss]), [1], 'cpu');
+      const out = new Tensor(native.ops.reshape(one, []));
+      one.dispose();
+      if (!dpred) return out;
+      return record(out, [input], (g) => {
+        const scale = g ? g.item() : 1;
+        return [new Tensor(scale === 1 ? dpred : native.ops.unary(dpred, 'affine', scale, 0))];
+      });
+    }
+    const d = sub(input, target);
+    const sq = mul(d, d);
+    return reduce(sq, this.reduction);
+  }
+}
+
+/** Mean (or summed) absolute error, as torch.nn.L1Loss. */
+export class L1Loss {
+  readonly reduction: Reduction;
+  constructor(options: { reduction?: Reduction } = {}) {
+    this.reduction = checkReduction('L1Loss', options.reduction ?? 'mean');
+  }
+  forward(input: Tensor, target: Tensor): Tensor {
+    checkPair('L1Loss', input, target);
+    return reduce(abs(sub(input, target)), this.reduction);
+  }
+}
+
+/** Huber-like loss, as torch.nn.SmoothL1Loss: 0.5·d²/beta where |d| < beta, else |d| - 0.5·beta. */
+export class SmoothL1Loss {
+  readonly reduction: Reduction;
+  readonly beta: number;
+  constructor(options: { reduction?: Reduction; beta?: number } = {}) {
+    this.reduction = checkReduction('SmoothL1Loss', options.reduction ?? 'mean');
+    this.beta = options.beta ?? 1;
+    if (typeof this.beta !== 'number' || !(this.beta > 0) || !Number.isFinite(this.beta)) {
+      throw new RangeError(`SmoothL1Loss beta must be a finite number > 0, got ${String(this.beta)}`);
+    }
+  }
+  forward(input: Tensor, target: Tensor): Tensor {
+    checkPair('SmoothL1Loss', input, target);
+    const a = abs(sub(input, target));
+    const small = noGrad(() => a.lt(this.beta));
+    const large = noGrad(() => small.mul(-1).add(1));
+    const quadratic = mul(mul(a, a), 0.5 / this.beta);
+    const linear = sub(a, 0.5 * this.beta);
+    const values = add(mul(quadratic, small), mul(linear, large));
+    return reduce(values, this.reduction);
+  }
+}
+
+/**
+ * Binary cross-entropy of logits against targets in [0, 1], computed stably
+ * (max(x, 0) - x·y + log(1 + e^-|x|)), as torch.nn.BCEWithLogitsLoss; gradient sigmoid(x) - y.
+ */
+export class BCEWithLogitsLoss {
+  readonly reduction: Reduction;
+  constructor(options: { reduction?: Reduction } = {}) {
+    this.reduction = checkReduction('BCEWithLogitsLoss', options.reduction ?? 'mean');
+  }
+  forward(input: Tensor, target: Tensor): Tensor {
+    checkPair('BCEWithLogitsLoss', input, target);
+    const values = noGrad(() => add(sub(relu(input), mul(input, target)), log(add(neg(abs(input)).exp(), 1))));
+    const out = noGrad(() => reduce(values, this.reduction));
+    if (out !== values) values.dispose();
+    return record(out, [input], (g) => {
+      if (!g) return [null];
+      const d = noGrad(() => sub(sigmoid(input), target));
+      const scaled = this.reduction === 'mean' ? mul(d, g.item() / input.size) : this.reduction === 'sum' ? mul(d, g.item()) : mul(d, g);
+      free(d);
+      return [scaled];
+    });
+  }
+}
+
+/** Binary cross-entropy of probabilities in [0, 1], as torch.nn.BCELoss (logs clamped at -100). */
+export class BCELoss {
+  readonly reduction: Reduction;
+  constructor(options: { reduction?: Reduction } = {}) {
+    this.reduction = checkReduction('BCELoss', options.reduction ?? 'mean');
+  }
+  forward(input: Tensor, target: Tensor): Tensor {
+    checkPair('BCELoss', input, target);
+    const logP = clamp(log(input), -100);
+    const log1mP = clamp(log(add(neg(input), 1)), -100);
+    const values = neg(add(mul(target, logP), mul(add(neg(target), 1), log1mP)));
+    return reduce(values, this.reduction);
+  }
+}
+
+/** Options shared by {@link NLLLoss} and {@link CrossEntropyLoss}. */
+export interface ClassLossOptions {
+  reduction?: Reduction;
+  /** A weight per class (float32 [C]); 'mean' then divides by the summed weights of the targets. */
+  weight?: Tensor;
+}
+
+// One-hot rows of the labels, times their class weight: float32 [B, C] on `device`, and Σ weights.
+function weightedOneHot(op: string, labels: Tensor, classes: number, weight: Float32Array | null, device: string) {
+  requireTensor(labels, op, 'target');
+  if (labels.dtype !== 'int32' || labels.shape.length !== 1) {
+    throw new TypeError(`${op}: target must be int32 class indices [B], got ${labels.dtype} [${labels.shape.join(', ')}]`);
+  }
+  const y = labels.toArray() as Int32Array;
+  const rows = new Float32Array(y.length * classes);
+  let total = 0;
+  y.forEach((c, i) => {
+    if (!Number.isInteger(c) || c < 0 || c >= classes) throw new RangeError(`${op}: target[${i}] is ${c}, expected a class in [0, ${classes})`);
+    const w = weight ? weight[c] : 1;
+    rows[i * classes + c] = w;
+    total += w;
+  });
+  const host = new native.Tensor(rows, [y.length, classes], 'cpu');
+  const mask = new Tensor(device === 'cpu' ? host : host.to(device));
+  if (mask.native !== host) host.dispose();
+  return { mask, total };
+}
+
+function classWeights(op: string, weight: Tensor | undefined, classes: number): Float32Array | null {
+  if (weight === undefined) return null;
+  requireFloat(requireTensor(weight, op, 'weight'), op, 'weight');
+  if (weight.shape.length !== 1 || weight.shape[0] !== classes) {
+    throw new RangeError(`${op}: weight must have shape [${classes}], got [${weight.shape.join(', ')}]`);
+  }
+  return weight.toArray() as Float32Array;
+}
+
+// -Σ_c mask·logp per row, reduced (mean: divided by `total`).
+function maskedNll(logp: Tensor, mask: Tensor, total: number, reduction: Reduction): Tensor {
+  const perRow = neg(sum(mul(logp, mask), 1));
+  if (reduction === 'none') return perRow;
+  const s = sum(perRow);
+  return reduction === 'sum' ? s : mul(s, 1 / total);
+}
+
+function checkLogits(op: string, input: Tensor): number {
+  requireFloat(requireTensor(input, op, 'input'), op, 'input');
+  if (input.shape.length !== 2) throw new RangeError(`${op}: input must be [B, C], got [${input.shape.join(', ')}]`);
+  return input.shape[1];
+}
+
+/** Negative log-likelihood of log-probabilities [B, C] at int32 class targets [B], as torch.nn.NLLLoss. */
+export class NLLLoss {
+  readonly reduction: Reduction;
+  readonly weight?: Tensor;
+  constructor(options: ClassLossOptions = {}) {
+    this.reduction = checkReduction('NLLLoss', options.reduction ?? 'mean');
+    this.weight = options.weight;
+  }
+  forward(input: Tensor, target: Tensor): Tensor {
+    const classes = checkLogits('NLLLoss', input);
+    const { mask, total } = weightedOneHot('NLLLoss', target, classes, classWeights('NLLLoss', this.weight, classes), input.device);
+    return maskedNll(input, mask, total, this.reduction);
+  }
+}
+
+/** Options for {@link CrossEntropyLoss}. */
+export interface CrossEntropyLossOptions extends ClassLossOptions {
+  /** Mixes the one-hot target with the uniform distribution: (1 - ε)·onehot + ε/C. Default 0. */
+  labelSmoothing?: number;
+}
+
+/**
+ * Softmax cross-entropy of logits [B, C] against int32 class targets [B], as
+ * torch.nn.CrossEntropyLoss. The default (mean, no weights, no smoothing) runs as one native pass
+ * giving the loss and its gradient.
+ */
 export class CrossEntropyLoss {
-  /** logits: float32 [B, C]; labels: int32 [B] with values in [0, C) → a one-element loss tensor. */
-  forward(logits: Tensor, labels: Tensor): Tensor {
-    return crossEntropy(logits, labels);
+  readonly reduction: Reduction;
+  readonly weight?: Tensor;
+  readonly labelSmoothing: number;
+  constructor(options: CrossEntropyLossOptions = {}) {
+    if (options === null || typeof options !== 'object') throw new TypeError('CrossEntropyLoss options must be an object');
+    this.reduction = checkReduction('CrossEntropyLoss', options.reduction ?? 'mean');
+    this.weight = options.weight;
+    this.labelSmoothing = options.labelSmoothing ?? 0;
+    if (typeof this.labelSmoothing !== 'number' || !(this.labelSmoothing >= 0 && this.labelSmoothing <= 1)) {
+      throw new RangeError(`CrossEntropyLoss labelSmoothing must be in [0, 1], got ${String(this.labelSmoothing)}`);
+    }
+  }
+
+  /** Whether this loss is the plain mean cross-entropy (what the native training driver runs). */
+  get isPlain(): boolean {
+    return this.reduction === 'mean' && this.weight === undefined && this.labelSmoothing === 0;
+  }
+
+  /** logits: float32 [B, C]; target: int32 [B] with values in [0, C). */
+  forward(logits: Tensor, target: Tensor): Tensor {
+    if (this.isPlain) return crossEntropy(logits, target);
+    const classes = checkLogits('CrossEntropyLoss', logits);
+    const weight = classWeights('CrossEntropyLoss', this.weight, classes);
+    const { mask, total } = weightedOneHot('CrossEntropyLoss', target, classes, weight, logits.device);
+    const logp = logSoftmax(logits, 1);
+    const nll = maskedNll(logp, mask, total, this.reduction);
+    const eps = this.labelSmoothing;
+    if (eps === 0) return nll;
+    // The smoothing term: -Σ_c w_c·logp_c / C per row (mean: over the same Σ w_target).
+    const wRow = weight ? new Tensor(new native.Tensor(weight, [1, classes], 'cpu')) : null;
+    const wDev = wRow && logits.device !== 'cpu' ? new Tensor(wRow.native.to(logits.device)) : wRow;
+    const weighted = wDev ? mul(logp, wDev) : logp;
+    const perRow = mul(neg(sum(weighted, 1)), 1 / classes);
+    const smooth = this.reduction === 'none' ? perRow : this.reduction === 'sum' ? sum(perRow) : mul(sum(perRow), 1 / total);
+    return add(mul(nll, 1 - eps), mul(smooth, eps));
   }
 }

@@ -1,7 +1,7 @@
 import type { Tensor } from '../tensor';
 import { Linear } from './linear';
 import { Module } from './module';
-import { ReLU } from './relu';
+import { ReLU } from './activation';
 
 /** Modules applied in order; parameters are named by position ('0.weight', …) as in PyTorch. */
 export class Sequential extends Module {

@@ -1,0 +1,242 @@
+// Element-wise arithmetic with broadcasting and autograd: add, sub, mul, div, neg, pow, exp, log,
+// sqrt, abs, clamp, and the comparisons (masks of 1 and 0, no gradient). Numbers are accepted as
+// operands.
+import { native } from '../native';
+import type { NativeBinaryOp, NativeUnaryOp } from '../native-types';
+import { Tensor } from '../tensor';
+import { broadcastShapes, sumToShape } from './broadcast';
+import { free, record, requireFloat, requireTensor } from './graph';
+
+/** A tensor or a number, as the second operand of an arithmetic op. */
+export type Operand = Tensor | number;
+
+/** op(x) through the native unary kernel. */
+export function unaryOp(x: Tensor, op: NativeUnaryOp, a = 0, b = 0): Tensor {
+  return new Tensor(native.ops.unary(x.native, op, a, b));
+}
+
+/** op(a, b) through the native binary kernel (broadcasting). */
+export function binaryOp(a: Tensor, b: Tensor, op: NativeBinaryOp, param = 0): Tensor {
+  return new Tensor(native.ops.binary(a.native, b.native, op, param));
+}
+
+/** A one-element float32 tensor holding `value` on `device`. */
+export function scalar(value: number, device: string): Tensor {
+  const host = new native.Tensor(new Float32Array([value]), [1], 'cpu');
+  if (device === 'cpu') return new Tensor(host);
+  const moved = host.to(device);
+  host.dispose();
+  return new Tensor(moved);
+}
+
+function operand(op: string, x: Tensor, other: Operand): Tensor {
+  if (typeof other === 'number') return scalar(other, x.device);
+  requireFloat(requireTensor(other, op, 'other'), op, 'other');
+  if (other.device !== x.device) throw new TypeError(`${op}: the operands are on ${x.device} and ${other.device}`);
+  if (!broadcastShapes(x.shape, other.shape)) {
+    throw new RangeError(`${op}: shapes [${x.shape.join(', ')}] and [${other.shape.join(', ')}] do not broadcast`);
+  }
+  return other;
+}
+
+function checkNumber(op: string, v: number): number {
+  if (typeof v !== 'number') throw new TypeError(`${op} expects a number, got ${typeof v}`);
+  return v;
+}
+
+/** x + other. */
+export function add(x: Tensor, other: Operand): Tensor {
+  requireFloat(requireTensor(x, 'add'), 'add');
+  if (typeof other === 'number') {
+    const y = unaryOp(x, 'affine', 1, checkNumber('add', other));
+    return record(y, [x], (g) => [g ? identity(g) : null]);
+  }
+  const o = operand('add', x, other);
+  const y = binaryOp(x, o, 'add');
+  return record(y, [x, o], (g) => [reduceGrad(g, x), reduceGrad(g, o)]);
+}
+
+/** x - other. */
+export function sub(x: Tensor, other: Operand): Tensor {
+  requireFloat(requireTensor(x, 'sub'), 'sub');
+  if (typeof other === 'number') {
+    const y = unaryOp(x, 'affine', 1, -checkNumber('sub', other));
+    return record(y, [x], (g) => [g ? identity(g) : null]);
+  }
+  const o = operand('sub', x, other);
+  const y = binaryOp(x, o, 'sub');
+  return record(y, [x, o], (g) => {
+    if (!g) return [null, null];
+    const ng = unaryOp(g, 'neg');
+    const go = reduceGrad(ng, o);
+    free(ng);
+    return [reduceGrad(g, x), go];
+  });
+}
+
+/** x · other, element-wise. */
+export function mul(x: Tensor, other: Operand): Tensor {
+  requireFloat(requireTensor(x, 'mul'), 'mul');
+  if (typeof other === 'number') {
+    const s = checkNumber('mul', other);
+    const y = unaryOp(x, 'affine', s, 0);
+    return record(y, [x], (g) => [g ? unaryOp(g, 'affine', s, 0) : null]);
+  }
+  const o = operand('mul', x, other);
+  const y = binaryOp(x, o, 'mul');
+  return record(y, [x, o], (g) => {
+    if (!g) return [null, null];
+    return [productGrad(g, o, x), productGrad(g, x, o)];
+  });
+}
+
+/** x / other, element-wise. */
+export function div(x: Tensor, other: Operand): Tensor {
+  requireFloat(requireTensor(x, 'div'), 'div');
+  const o = operand('div', x, typeof other === 'number' ? checkNumber('div', other) : other);
+  const y = binaryOp(x, o, 'div');
+  const inputs = typeof other === 'number' ? [x] : [x, o];
+  return record(y, inputs, (g) => {
+    if (!g) return inputs.map(() => null);
+    const gx = binaryOp(g, o, 'div');
+    const dx = reduceGrad(gx, x);
+    free(gx);
+    if (inputs.length === 1) return [dx];
+    // d(x/o)/do = -x/o²
+    const o2 = binaryOp(o, o, 'mul');
+    const gxo = binaryOp(g, x, 'mul');
+    const q = binaryOp(gxo, o2, 'div');
+    const nq = unaryOp(q, 'neg');
+    const dOther = reduceGrad(nq, o);
+    free(o2, gxo, q, nq);
+    return [dx, dOther];
+  });
+}
+
+/** -x. */
+export function neg(x: Tensor): Tensor {
+  requireFloat(requireTensor(x, 'neg'), 'neg');
+  return record(unaryOp(x, 'neg'), [x], (g) => [g ? unaryOp(g, 'neg') : null]);
+}
+
+/** x ** exponent (a number). */
+export function pow(x: Tensor, exponent: number): Tensor {
+  requireFloat(requireTensor(x, 'pow'), 'pow');
+  const p = checkNumber('pow', exponent);
+  const y = unaryOp(x, 'pow', p);
+  return record(y, [x], (g) => {
+    if (!g) return [null];
+    if (p === 0) return [unaryOp(g, 'affine', 0, 0)];
+    const d = unaryOp(x, 'pow', p - 1);
+    const dp = unaryOp(d, 'affine', p, 0);
+    free(d);
+    const out = binaryOp(g, dp, 'mul');
+    free(dp);
+    return [out];
+  });
+}
+
+/** eˣ. */
+export function exp(x: Tensor): Tensor {
+  requireFloat(requireTensor(x, 'exp'), 'exp');
+  const y = unaryOp(x, 'exp');
+  return record(y, [x], (g) => [g ? binaryOp(g, y, 'mul') : null]);
+}
+
+/** Natural logarithm. */
+export function log(x: Tensor): Tensor {
+  requireFloat(requireTensor(x, 'log'), 'log');
+  return record(unaryOp(x, 'log'), [x], (g) => [g ? binaryOp(g, x, 'div') : null]);
+}
+
+/** Square root. */
+export function sqrt(x: Tensor): Tensor {
+  requireFloat(requireTensor(x, 'sqrt'), 'sqrt');
+  const y = unaryOp(x, 'sqrt');
+  return record(y, [x], (g) => {
+    if (!g) return [null];
+    const twice = unaryOp(y, 'affine', 2, 0);
+    const out = binaryOp(g, twice, 'div');
+    free(twice);
+    return [out];
+  });
+}
+
+/** |x|; its gradient is sign(x) (0 at 0, as in PyTorch). */
+export function abs(x: Tensor): Tensor {
+  requireFloat(requireTensor(x, 'abs'), 'abs');
+  return record(unaryOp(x, 'abs'), [x], (g) => {
+    if (!g) return [null];
+    const zero = scalar(0, x.device);
+    const pos = binaryOp(x, zero, 'gt');
+    const negative = binaryOp(x, zero, 'lt');
+    const sign = binaryOp(pos, negative, 'sub');
+    free(zero, pos, negative);
+    const out = binaryOp(g, sign, 'mul');
+    free(sign);
+    return [out];
+  });
+}
+
+/** x limited to [min, max] (either may be omitted); the gradient passes where min <= x <= max. */
+export function clamp(x: Tensor, min?: number | null, max?: number | null): Tensor {
+  requireFloat(requireTensor(x, 'clamp'), 'clamp');
+  const lo = min ?? -Infinity, hi = max ?? Infinity;
+  checkNumber('clamp', lo);
+  checkNumber('clamp', hi);
+  if (Number.isNaN(lo) || Number.isNaN(hi)) throw new RangeError('clamp: min and max must not be NaN');
+  const y = unaryOp(x, 'clamp', lo, hi);
+  return record(y, [x], (g) => {
+    if (!g) return [null];
+    // pass = 1 - (x < lo) - (x > hi)
+    const loT = scalar(lo, x.device), hiT = scalar(hi, x.device);
+    const below = binaryOp(x, loT, 'lt'), above = binaryOp(x, hiT, 'gt');
+    const out1 = binaryOp(below, above, 'add');
+    const pass = unaryOp(out1, 'affine', -1, 1);
+    free(loT, hiT, below, above, out1);
+    const out = binaryOp(g, pass, 'mul');
+    free(pass);
+    return [out];
+  });
+}
+
+/** 1 where x == other, else 0 (float32; no gradient). */
+export function eq(x: Tensor, other: Operand): Tensor {
+  return compare('eq', x, other);
+}
+/** 1 where x > other, else 0 (float32; no gradient). */
+export function gt(x: Tensor, other: Operand): Tensor {
+  return compare('gt', x, other);
+}
+/** 1 where x < other, else 0 (float32; no gradient). */
+export function lt(x: Tensor, other: Operand): Tensor {
+  return compare('lt', x, other);
+}
+
+function compare(op: 'eq' | 'gt' | 'lt', x: Tensor, other: Operand): Tensor {
+  requireFloat(requireTensor(x, op), op);
+  const o = operand(op, x, other);
+  const out = binaryOp(x, o, op);
+  if (o !== other) o.dispose();
+  return out;
+}
+
+// A copy of g (the gradient of x + s or x - s).
+function identity(g: Tensor): Tensor {
+  return unaryOp(g, 'affine', 1, 0);
+}
+
+// g summed to input's shape, always as a new tensor (the caller still owns g).
+function reduceGrad(g: Tensor | null, input: Tensor): Tensor | null {
+  if (!g) return null;
+  const r = sumToShape(g, input.shape);
+  return r === g ? identity(g) : r;
+}
+
+// (g · factor) summed to input's shape.
+function productGrad(g: Tensor, factor: Tensor, input: Tensor): Tensor {
+  const p = binaryOp(g, factor, 'mul');
+  const r = sumToShape(p, input.shape);
+  if (r !== p) p.dispose();
+  return r;
+}
