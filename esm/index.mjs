@@ -1,7 +1,10 @@
 // ESM entry: re-exports the CommonJS build, so ESM and CJS users share one module instance.
+// `import tn from 'tinynn'` gives the whole API; named imports give its parts.
 import tinynn from '../dist/index.js';
 
+export default tinynn;
 export const {
-  nn, optim, Tensor, tensor, zeros, noGrad, isGradEnabled, backends, manualSeed, Generator, Trainer, Dataset,
-  DataLoader, readIdx, parseIdx, MNIST_NORMALIZATION, save, load, softmax, crossEntropy, linear, relu, datasets,
+  nn, optim, Tensor, tensor, zeros, ones, randn, arange, cat, stack, indexSelect, matmul, noGrad, isGradEnabled,
+  backends, manualSeed, Generator, Trainer, Dataset, DataLoader, readIdx, parseIdx, MNIST_NORMALIZATION, save, load,
+  crossEntropy, linear, softmax, logSoftmax, relu, leakyRelu, sigmoid, tanh, gelu, datasets,
 } = tinynn;

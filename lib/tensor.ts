@@ -2,6 +2,7 @@
 import { describe, resolveDevice, type DeviceSpec } from './device';
 import { native } from './native';
 import { defaultGenerator, type Generator } from './random';
+import { formatTensor } from './tensor-format';
 import type { DTypeName, NativeTensor, TypedArray } from './native-types';
 import * as activations from './ops/activations';
 import * as elementwise from './ops/elementwise';
@@ -12,6 +13,9 @@ import * as shapes from './ops/shape';
 
 /** Element types: 'float32' (default), 'int32' (labels, indices) and 'uint8' (raw images). */
 export type DType = DTypeName;
+
+/** The typed array that holds a dtype's values. */
+export type ArrayOf<D extends DType> = D extends 'int32' ? Int32Array : D extends 'uint8' ? Uint8Array : Float32Array;
 
 /**
  * How a tensor was computed: its inputs and the function that maps the gradient of the output to
@@ -77,9 +81,24 @@ export class Tensor {
     return this.native.disposed;
   }
 
-  /** A host copy of the contents, row-major. */
-  toArray(): TypedArray {
-    return this.native.toArray();
+  /**
+   * A host copy of the contents, row-major: a Float32Array for float32, Int32Array for int32,
+   * Uint8Array for uint8 (name the dtype to get the typed result: `t.toArray<'int32'>()`).
+   */
+  toArray<D extends DType = 'float32'>(): ArrayOf<D> {
+    return this.native.toArray() as ArrayOf<D>;
+  }
+
+  /** Values, shape, dtype and device, PyTorch-style (summarised above 1000 elements). */
+  toString(): string {
+    if (this.disposed) return `tensor(<disposed>, shape=[${this.shape.join(', ')}], dtype=${this.dtype})`;
+    const extra = this.gradFn ? ', gradFn' : this.requiresGrad ? ', requiresGrad=true' : '';
+    return formatTensor(this.native.toArray(), this.shape, this.dtype, this.device, extra);
+  }
+
+  /** @internal console.log and util.inspect print toString(). */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return this.toString();
   }
 
   /** The value of a one-element tensor. */
@@ -273,8 +292,11 @@ export interface TensorOptions {
  * Creates a tensor from numbers, nested arrays or a typed array (copied).
  * @example tensor([[1, 2], [3, 4]]); tensor(new Uint8Array(784 * 64), { shape: [64, 784] })
  */
-export function tensor(data: NestedArray | TypedArray | readonly number[], options: TensorOptions = {}): Tensor {
+export function tensor(data: NestedArray | TypedArray | readonly number[], options: TensorOptions | readonly number[] = {}): Tensor {
+  // tensor(data, [2, 3]): the shape given as PyTorch users may guess.
+  if (Array.isArray(options)) options = { shape: options as readonly number[] };
   if (options === null || typeof options !== 'object') throw new TypeError(`tensor options must be an object, got ${describe(options)}`);
+  options = options as TensorOptions;
   let flat: ArrayLike<number>;
   let shape: number[];
   if (ArrayBuffer.isView(data)) {

@@ -146,7 +146,7 @@ function weightedOneHot(op: string, labels: Tensor, classes: number, weight: Flo
   if (labels.dtype !== 'int32' || labels.shape.length !== 1) {
     throw new TypeError(`${op}: target must be int32 class indices [B], got ${labels.dtype} [${labels.shape.join(', ')}]`);
   }
-  const y = labels.toArray() as Int32Array;
+  const y = labels.toArray<'int32'>();
   const rows = new Float32Array(y.length * classes);
   let total = 0;
   y.forEach((c, i) => {

@@ -118,5 +118,5 @@ function indexArray(t: Tensor): Int32Array {
   if (t.dtype !== 'int32' || t.shape.length !== 1) {
     throw new TypeError(`indexSelect: indices must be an int32 tensor [B], got ${t.dtype} [${t.shape.join(', ')}]`);
   }
-  return t.toArray() as Int32Array;
+  return t.toArray<'int32'>();
 }
