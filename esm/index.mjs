@@ -5,6 +5,6 @@ import tinynn from '../dist/index.js';
 export default tinynn;
 export const {
   nn, optim, Tensor, tensor, zeros, ones, randn, arange, cat, stack, indexSelect, matmul, noGrad, isGradEnabled,
-  backends, manualSeed, Generator, Trainer, Dataset, DataLoader, readIdx, parseIdx, MNIST_NORMALIZATION, save, load,
+  backends, manualSeed, Generator, Trainer, Dataset, TensorDataset, readCsv, parseCsv, DataLoader, readIdx, parseIdx, MNIST_NORMALIZATION, save, load,
   crossEntropy, linear, softmax, logSoftmax, relu, leakyRelu, sigmoid, tanh, gelu, datasets,
 } = tinynn;

@@ -12,6 +12,8 @@ export { manualSeed, Generator } from './random';
 export { Trainer, type TrainerOptions, type FitOptions, type History, type EpochRecord, type BatchProgress, type Evaluation } from './trainer';
 export { Dataset, type DatasetOptions, type Normalization } from './data/dataset';
 export { DataLoader, type DataLoaderOptions, type Batch } from './data/dataloader';
+export { TensorDataset, type TensorDatasetOptions } from './data/tensor-dataset';
+export { readCsv, parseCsv, type CsvOptions } from './data/csv';
 export { readIdx, parseIdx, type IdxArray } from './data/idx';
 export { MNIST_NORMALIZATION, type MnistOptions, type Mnist } from './data/mnist';
 export { save, load } from './io/save-load';

@@ -5,7 +5,8 @@ import { native } from '../native';
 import { defaultGenerator } from '../random';
 import { Tensor } from '../tensor';
 import type { Dataset } from './dataset';
-import { deviceData } from './device-data';
+import { deviceData, deviceTensors } from './device-data';
+import { TensorDataset } from './tensor-dataset';
 
 /** Options for {@link DataLoader}. */
 export interface DataLoaderOptions {
@@ -21,7 +22,10 @@ export interface DataLoaderOptions {
   device?: DeviceSpec;
 }
 
-/** One batch: x float32 [B, features] normalised, y int32 [B]. */
+/**
+ * One batch: x float32 [B, features] (a Dataset's bytes normalised); y int32 [B] class labels, or a
+ * TensorDataset's float32 targets [B] / [B, K].
+ */
 export interface Batch {
   x: Tensor;
   y: Tensor;
@@ -29,7 +33,7 @@ export interface Batch {
 
 /** Iterates a dataset in batches; each `for…of` is one epoch. */
 export class DataLoader implements Iterable<Batch> {
-  readonly dataset: Dataset;
+  readonly dataset: Dataset | TensorDataset;
   readonly batchSize: number;
   readonly shuffle: boolean;
   readonly seed: number;
@@ -37,7 +41,10 @@ export class DataLoader implements Iterable<Batch> {
   readonly device: string;
   private epoch = 0;
 
-  constructor(dataset: Dataset, options: DataLoaderOptions = {}) {
+  constructor(dataset: Dataset | TensorDataset, options: DataLoaderOptions = {}) {
+    if (typeof dataset !== 'object' || dataset === null || !Number.isInteger((dataset as Dataset).length)) {
+      throw new TypeError(`DataLoader needs a Dataset or a TensorDataset, got ${describe(dataset)}`);
+    }
     this.dataset = dataset;
     const { batchSize = 64, shuffle = false, dropLast = false } = options;
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be an integer >= 1, got ${describe(batchSize)}`);
@@ -62,12 +69,37 @@ export class DataLoader implements Iterable<Batch> {
     const n = this.dataset.length;
     const order = this.shuffle ? native.ops.permutation(n, this.seed, this.epoch) : Int32Array.from({ length: n }, (_, i) => i);
     this.epoch++;
-    const { images, labels } = deviceData(this.dataset, this.device);
+    const ds = this.dataset;
     for (let start = 0; start < n; start += this.batchSize) {
       const end = Math.min(start + this.batchSize, n);
       if (end - start < this.batchSize && this.dropLast) return;
-      const { x, y } = native.ops.gatherBatch(images, labels, order.subarray(start, end), this.dataset.scale, this.dataset.shift);
-      yield { x: new Tensor(x), y: new Tensor(y) };
+      const picks = order.subarray(start, end);
+      yield ds instanceof TensorDataset ? this.tensorBatch(ds, picks) : this.byteBatch(ds, picks);
     }
+  }
+
+  // u8 samples gathered and scaled on the device.
+  private byteBatch(ds: Dataset, picks: Int32Array): Batch {
+    const { images, labels } = deviceData(ds, this.device);
+    const { x, y } = native.ops.gatherBatch(images, labels, picks, ds.scale, ds.shift);
+    return { x: new Tensor(x), y: new Tensor(y) };
+  }
+
+  // Float rows gathered on the device; labels picked on the host (int32, a few bytes a sample).
+  private tensorBatch(ds: TensorDataset, picks: Int32Array): Batch {
+    const { features, targets } = deviceTensors(ds, this.device);
+    const x = new Tensor(native.ops.gatherRows(features, picks));
+    if (ds.labels) {
+      const labels = ds.labels;
+      const host = new native.Tensor(picks.map((i) => labels[i]), [picks.length], 'cpu');
+      const y = this.device === 'cpu' ? host : host.to(this.device);
+      if (y !== host) host.dispose();
+      return { x, y: new Tensor(y) };
+    }
+    const rows = native.ops.gatherRows(targets as NonNullable<typeof targets>, picks);
+    if (ds.targetShape.length > 0) return { x, y: new Tensor(rows) };
+    const flat = native.ops.reshape(rows, [picks.length]);
+    rows.dispose();
+    return { x, y: new Tensor(flat) };
   }
 }

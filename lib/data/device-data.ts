@@ -2,6 +2,7 @@
 import { native } from '../native';
 import type { NativeTensor } from '../native-types';
 import type { Dataset } from './dataset';
+import type { TensorDataset } from './tensor-dataset';
 
 /** images: uint8 [N, features], labels: uint8 [N], on one device. */
 export interface DeviceData {
@@ -23,6 +24,33 @@ export function deviceData(dataset: Dataset, device: string): DeviceData {
     data = {
       images: new native.Tensor(dataset.images, [dataset.length, dataset.features], device),
       labels: new native.Tensor(dataset.labels, [dataset.length], device),
+    };
+    perDevice.set(device, data);
+  }
+  return data;
+}
+
+/** features float32 [N, F] and regression targets float32 [N, K] (null for labels), on one device. */
+export interface DeviceTensors {
+  features: NativeTensor;
+  targets: NativeTensor | null;
+}
+
+const tensorUploads = new WeakMap<TensorDataset, Map<string, DeviceTensors>>();
+
+/** A TensorDataset's features and targets on `device`, uploaded on first use (freed with it by the GC). */
+export function deviceTensors(dataset: TensorDataset, device: string): DeviceTensors {
+  let perDevice = tensorUploads.get(dataset);
+  if (!perDevice) {
+    perDevice = new Map();
+    tensorUploads.set(dataset, perDevice);
+  }
+  let data = perDevice.get(device);
+  if (!data || data.features.disposed || data.targets?.disposed) {
+    const k = dataset.targetShape[0] ?? 1;
+    data = {
+      features: new native.Tensor(dataset.features, [dataset.length, dataset.featureCount], device),
+      targets: dataset.targets ? new native.Tensor(dataset.targets, [dataset.length, k], device) : null,
     };
     perDevice.set(device, data);
   }
