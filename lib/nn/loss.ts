@@ -1,7 +1,7 @@
 // Loss modules with PyTorch's names, defaults and reductions.
 import { crossEntropy } from '../functional';
 import { native } from '../native';
-import { abs, add, clamp, log, mul, neg, sub } from '../ops/elementwise';
+import { abs, add, clamp, div, log, mul, neg, sub } from '../ops/elementwise';
 import { free, record, requireFloat, requireTensor } from '../ops/graph';
 import { logSoftmax, relu, sigmoid } from '../ops/activations';
 import { mean, sum } from '../ops/reductions';
@@ -126,10 +126,32 @@ export class BCELoss {
   }
   forward(input: Tensor, target: Tensor): Tensor {
     checkPair('BCELoss', input, target);
-    const logP = clamp(log(input), -100);
-    const log1mP = clamp(log(add(neg(input), 1)), -100);
-    const values = neg(add(mul(target, logP), mul(add(neg(target), 1), log1mP)));
-    return reduce(values, this.reduction);
+    const logs = () => [clamp(log(input), -100), clamp(log(add(neg(input), 1)), -100)];
+    const values = noGrad(() => {
+      const [logP, log1mP] = logs();
+      return neg(add(mul(target, logP), mul(add(neg(target), 1), log1mP)));
+    });
+    const out = noGrad(() => reduce(values, this.reduction));
+    if (out !== values) values.dispose();
+    // As PyTorch: d/dx = (x - y) / max(x·(1 - x), 1e-12), finite where x is exactly 0 or 1 (the
+    // clamped logs' own gradient is 0/0 there); d/dy = log(1 - x) - log(x), both logs clamped.
+    return record(out, [input, target], (g) => {
+      if (!g) return [null, null];
+      return noGrad(() => {
+        const scale = (d: Tensor) => this.reduction === 'mean' ? mul(d, g.item() / input.size)
+          : this.reduction === 'sum' ? mul(d, g.item()) : mul(d, g);
+        const denom = clamp(mul(input, add(neg(input), 1)), 1e-12);
+        const dx = div(sub(input, target), denom);
+        const gx = scale(dx);
+        free(denom, dx);
+        if (!(target.requiresGrad || target.gradFn !== null)) return [gx, null];
+        const [logP, log1mP] = logs();
+        const dy = sub(log1mP, logP);
+        const gy = scale(dy);
+        free(logP, log1mP, dy);
+        return [gx, gy];
+      });
+    });
   }
 }
 
@@ -141,10 +163,16 @@ export interface ClassLossOptions {
 }
 
 // One-hot rows of the labels, times their class weight: float32 [B, C] on `device`, and Σ weights.
-function weightedOneHot(op: string, labels: Tensor, classes: number, weight: Float32Array | null, device: string) {
+function weightedOneHot(op: string, labels: Tensor, input: Tensor, weight: Float32Array | null) {
+  const [batch, classes] = input.shape;
+  const device = input.device;
   requireTensor(labels, op, 'target');
   if (labels.dtype !== 'int32' || labels.shape.length !== 1) {
     throw new TypeError(`${op}: target must be int32 class indices [B], got ${labels.dtype} [${labels.shape.join(', ')}]`);
+  }
+  // A mask of one row would broadcast over the batch and give a wrong loss silently.
+  if (labels.shape[0] !== batch) {
+    throw new RangeError(`${op}: input has shape [${input.shape.join(', ')}] but target has [${labels.shape.join(', ')}]: expected ${batch} labels`);
   }
   const y = labels.toArray<'int32'>();
   const rows = new Float32Array(y.length * classes);
@@ -194,7 +222,7 @@ export class NLLLoss {
   }
   forward(input: Tensor, target: Tensor): Tensor {
     const classes = checkLogits('NLLLoss', input);
-    const { mask, total } = weightedOneHot('NLLLoss', target, classes, classWeights('NLLLoss', this.weight, classes), input.device);
+    const { mask, total } = weightedOneHot('NLLLoss', target, input, classWeights('NLLLoss', this.weight, classes));
     return maskedNll(input, mask, total, this.reduction);
   }
 }
@@ -234,7 +262,7 @@ export class CrossEntropyLoss {
     if (this.isPlain) return crossEntropy(logits, target);
     const classes = checkLogits('CrossEntropyLoss', logits);
     const weight = classWeights('CrossEntropyLoss', this.weight, classes);
-    const { mask, total } = weightedOneHot('CrossEntropyLoss', target, classes, weight, logits.device);
+    const { mask, total } = weightedOneHot('CrossEntropyLoss', target, logits, weight);
     const logp = logSoftmax(logits, 1);
     const nll = maskedNll(logp, mask, total, this.reduction);
     const eps = this.labelSmoothing;

@@ -2,10 +2,18 @@
 import { resolveDevice, type DeviceSpec } from '../device';
 import { softmax } from '../ops/activations';
 import { native } from '../native';
+import type { NativeTensor } from '../native-types';
 import { noGrad, Tensor } from '../tensor';
 
-/** A tensor registered as a trainable parameter of a module. */
-export class Parameter extends Tensor {}
+/**
+ * A tensor registered as a trainable parameter of a module: `new nn.Parameter(tensor)` shares the
+ * tensor's storage (as torch.nn.Parameter does) and requires a gradient unless told otherwise.
+ */
+export class Parameter extends Tensor {
+  constructor(data: Tensor | NativeTensor, requiresGrad = true) {
+    super(data instanceof Tensor ? native.ops.reshape(data.native, [...data.shape]) : data, requiresGrad);
+  }
+}
 
 /** Tensor data as save/load hand it over: row-major float32 with its shape. */
 export interface TensorRecord {
