@@ -137,7 +137,7 @@ export class Trainer {
     if (!optimizer) throw new TypeError('Trainer.fit needs options.optimizer (an optim.SGD) given to the Trainer');
     this.checkClasses(dataset, 'dataset');
     if (opts.validation) this.checkClasses(opts.validation, 'fit validation');
-    if (opts.signal?.aborted) throw abortError();
+    if (opts.signal?.aborted) throw abortReason(opts.signal);
     const device = this.model.device;
     const train = deviceData(dataset, device);
     const validation = opts.validation ? deviceData(opts.validation, device) : null;
@@ -162,7 +162,7 @@ export class Trainer {
       }, onProgress);
       return { epochs: epochs.map(epochRecord), executor: driver.executor };
     } catch (err) {
-      if ((err as { code?: string }).code === 'ABORT_ERR') throw abortError();
+      if ((err as { code?: string }).code === 'ABORT_ERR') throw abortReason(opts.signal);
       throw err;
     } finally {
       opts.signal?.removeEventListener('abort', onAbort);
@@ -249,6 +249,12 @@ function trackRunning(driver: NativeDriver): void {
 function epochRecord(r: EpochRecord): EpochRecord {
   return { epoch: r.epoch, loss: r.loss, accuracy: r.accuracy, valLoss: r.valLoss ?? null, valAccuracy: r.valAccuracy ?? null,
     samplesPerSecond: r.samplesPerSecond, seconds: r.seconds };
+}
+
+// What an aborted fit rejects with: the signal's reason, as fetch and the timers promises do (an
+// AbortError DOMException unless abort() was given another).
+function abortReason(signal: AbortSignal | undefined): unknown {
+  return signal?.reason ?? abortError();
 }
 
 function abortError(): Error {

@@ -125,4 +125,14 @@ describe('Trainer on MNIST', () => {
     await expect(trainer.fit(wide)).rejects.toThrow(/12 classes but the model's last Linear layer gives 10 outputs/);
     await expect(trainer.evaluate(wide)).rejects.toThrow(RangeError);
   });
+
+  it('rejects an aborted fit with the signal\'s reason', async () => {
+    const { trainer } = mlp(11);
+    const reason = new Error('user pressed stop');
+    await expect(trainer.fit(train.subset(0, 1000), { signal: AbortSignal.abort(reason) })).rejects.toBe(reason);
+    const controller = new AbortController();
+    const fit = trainer.fit(train.subset(0, 20_000), { epochs: 3, signal: controller.signal,
+      onBatchEnd: () => controller.abort(reason) });
+    await expect(fit).rejects.toBe(reason);
+  });
 });
