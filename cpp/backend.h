@@ -162,8 +162,8 @@ class Backend {
   // out = op(a, b) with broadcasting (out may alias a or b when that operand is not broadcast).
   virtual void binary(BinaryOp op, const float* a, const float* b, float* out, const Broadcast& shape,
                       float param) = 0;
-  // out[o, i] = op over k of x[o, k, i] (accumulate: out += it). Sums run in k order whatever the
-  // threading, so results are reproducible. len 0: Sum gives 0, Mean NaN, Max/Min ∓infinity.
+  // out[o, i] = op over k of x[o, k, i] (accumulate: out += it). Sums run in an order fixed by the
+  // shapes whatever the threading (k order along strided lines), so results are reproducible. len 0: Sum gives 0, Mean NaN, Max/Min ∓infinity.
   virtual void reduce(ReduceOp op, const float* x, float* out, int64_t outer, int64_t len, int64_t inner,
                       bool accumulate) = 0;
   // out[o, i] = the first k where x[o, k, i] is largest (NaN counts as largest).

@@ -47,8 +47,12 @@ export function noGrad<T>(fn: () => T): T {
 
 /** An n-dimensional array on a device, PyTorch-style. Create one with {@link tensor}. */
 export class Tensor {
-  /** @internal */
-  native: NativeTensor;
+  // The native handle and what this side caches of it: each native accessor call costs a
+  // boundary crossing and a new JS array or string, and ops read shapes many times.
+  private handle: NativeTensor;
+  private cachedShape: readonly number[] | null = null;
+  private cachedDevice: string | null = null;
+  private cachedDtype: DType | null = null;
   /** Whether backward() computes a gradient for this tensor. */
   requiresGrad: boolean;
   /** The accumulated gradient after backward(), same shape and device. */
@@ -58,24 +62,35 @@ export class Tensor {
 
   /** @internal */
   constructor(handle: NativeTensor, requiresGrad = false) {
-    this.native = handle;
+    this.handle = handle;
     this.requiresGrad = requiresGrad;
+  }
+
+  /** @internal The native tensor; replacing it (a device move) drops what was cached of the old one. */
+  get native(): NativeTensor {
+    return this.handle;
+  }
+  set native(handle: NativeTensor) {
+    this.handle = handle;
+    this.cachedShape = null;
+    this.cachedDevice = null;
+    this.cachedDtype = null;
   }
 
   /** The size of each dimension. */
   get shape(): readonly number[] {
-    return this.native.shape;
+    return (this.cachedShape ??= Object.freeze(this.handle.shape));
   }
   get dtype(): DType {
-    return this.native.dtype;
+    return (this.cachedDtype ??= this.handle.dtype);
   }
   /** 'cpu' or 'cuda:N'. */
   get device(): string {
-    return this.native.device;
+    return (this.cachedDevice ??= this.handle.device);
   }
   /** Number of elements. */
   get size(): number {
-    return this.native.shape.reduce((a, b) => a * b, 1);
+    return this.shape.reduce((a, b) => a * b, 1);
   }
   get disposed(): boolean {
     return this.native.disposed;
@@ -242,7 +257,8 @@ function runBackward(root: Tensor): void {
     const gradOut = pending.get(node) ?? null;
     pending.delete(node);
     const grads = fn.backward(gradOut);
-    gradOut?.dispose();
+    // A backward function may hand the output's gradient on as an input's (ownership moves).
+    if (gradOut && !grads.includes(gradOut)) gradOut.dispose();
     node.gradFn = null;
     node.graphFreed = true;
     fn.inputs.forEach((input, k) => {

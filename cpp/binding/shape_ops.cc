@@ -23,23 +23,18 @@ std::vector<int64_t> contiguous_strides(const std::vector<int64_t>& shape) {
   return strides;
 }
 
-// out [shape] = x read at Σ index[d]·strides[d]: a binary Mul by a one-element 1.0 (exact for every
-// float, NaN and -0 included), so both backends' broadcast kernels do the strided reads.
+// out [shape] = x read at Σ index[d]·strides[d], through the broadcasting binary kernel as
+// maximum(x, x): exactly x for every float (NaN and -0 included), with no second operand to make.
 TensorData strided_copy(const TensorData& x, const std::vector<int64_t>& shape, const std::vector<int64_t>& strides) {
-  Backend& be = x.backend();
   Broadcast bc;
   bc.rank = static_cast<int>(shape.size());
   for (int d = 0; d < bc.rank; ++d) {
     bc.shape[d] = shape[d];
     bc.a_stride[d] = strides[d];
-    bc.b_stride[d] = 0;
+    bc.b_stride[d] = strides[d];
   }
-  TensorData one = make_tensor(be, {1}, DType::F32);
-  const float host_one = 1.f;
-  be.upload(one.storage->data(), &host_one, sizeof(float));
-  TensorData out = make_tensor(be, shape, DType::F32);
-  be.binary(BinaryOp::Mul, x.ptr<float>(), one.ptr<float>(), out.ptr<float>(), bc, 0.f);
-  be.synchronize();  // `one` is freed when this returns
+  TensorData out = make_tensor(x.backend(), shape, DType::F32);
+  x.backend().binary(BinaryOp::Maximum, x.ptr<float>(), x.ptr<float>(), out.ptr<float>(), bc, 0.f);
   return out;
 }
 

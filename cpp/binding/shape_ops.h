@@ -1,5 +1,5 @@
 // Shape ops on native.ops: reshape (a view sharing the storage), permute and expand (strided
-// copies, run as a broadcasting multiply by one), matmul (2-D, and batched 3-D through one GEMM
+// copies through the broadcasting binary kernel), matmul (2-D, and batched 3-D through one GEMM
 // per batch), catRows and sliceRows (copies along dimension 0).
 #pragma once
 #include <napi.h>

@@ -53,7 +53,13 @@ export function add(x: Tensor, other: Operand): Tensor {
   }
   const o = operand('add', x, other);
   const y = binaryOp(x, o, 'add');
-  return record(y, [x, o], (g) => [reduceGrad(g, x), reduceGrad(g, o)]);
+  return record(y, [x, o], (g) => {
+    if (!g) return [null, null];
+    // g itself can go to one input of its own shape (runBackward then keeps it); the other copies.
+    const dx = sumToShape(g, x.shape);
+    const dOther = sumToShape(g, o.shape);
+    return [dx, dOther === g && dx === g ? identity(g) : dOther];
+  });
 }
 
 /** x - other. */
