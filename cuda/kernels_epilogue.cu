@@ -1,23 +1,17 @@
 // The GEMM epilogue: y += bias (per column), then the activation, in place on cuBLAS's output.
-#include "cuda/activation_math.cuh"
 #include "cuda/check.h"
 #include "cuda/kernels.h"
+#include "cuda/kernels_epilogue.cuh"
 #include "cuda/launch_shape.cuh"
 
 namespace tinynn::gpu {
 namespace {
 
-// Index is uint32_t when rows·cols fits (cheaper division), else size_t.
+// The body in kernels_epilogue.cuh.
 template <typename Index, Activation A>
 __global__ void bias_activation_kernel(float* __restrict__ y, int ld, const float* __restrict__ bias, Index rows,
                                        Index cols, float slope) {
-  const Index total = rows * cols;
-  for (Index i = blockIdx.x * static_cast<Index>(blockDim.x) + threadIdx.x; i < total;
-       i += static_cast<Index>(gridDim.x) * blockDim.x) {
-    const Index r = i / cols, c = i - r * cols;
-    float* p = y + static_cast<size_t>(r) * ld + c;
-    *p = activate(A, *p + (bias ? bias[c] : 0.f), slope);
-  }
+  epilogue::bias_activation_body<Index, A>(y, ld, bias, rows, cols, slope);
 }
 
 template <Activation A>

@@ -2,6 +2,7 @@
 // (Backend::gather_rows). A thread per output element, consecutive threads along a row.
 #include "cuda/check.h"
 #include "cuda/kernels.h"
+#include "cuda/kernels_gather.cuh"
 #include "cuda/launch_shape.cuh"
 
 namespace tinynn::gpu {
@@ -23,16 +24,11 @@ __global__ void gather_batch_kernel(const uint8_t* __restrict__ images,
   }
 }
 
-// dst [rows, cols] from src [N, cols] at rows indices[r].
+// dst [rows, cols] from src [N, cols] at rows indices[r]; the body in kernels_gather.cuh.
 template <typename Index>
 __global__ void gather_rows_kernel(const float* __restrict__ src, Index cols, const int32_t* __restrict__ indices,
                                    Index rows, float* __restrict__ dst) {
-  const Index total = rows * cols;
-  for (Index i = blockIdx.x * static_cast<Index>(blockDim.x) + threadIdx.x; i < total;
-       i += static_cast<Index>(gridDim.x) * blockDim.x) {
-    const Index r = i / cols, c = i - r * cols;
-    dst[i] = src[static_cast<size_t>(indices[r]) * cols + c];
-  }
+  gather::gather_rows_body<Index>(src, cols, indices, rows, dst);
 }
 
 }  // namespace

@@ -7,35 +7,16 @@
 #include "cpp/errors.h"
 #include "cuda/check.h"
 #include "cuda/kernels.h"
+#include "cuda/kernels_sgd.cuh"
 #include "cuda/launch_shape.cuh"
-#include "cuda/sgd_math.cuh"
 
 namespace tinynn::gpu {
 namespace {
 
-constexpr int kSgdTensors = 16;
+using sgd::SgdArgs;
 
-struct SgdArgs {
-  float* param[kSgdTensors];
-  const float* grad[kSgdTensors];
-  float* momentum_buf[kSgdTensors];
-  size_t end[kSgdTensors];  // exclusive prefix end of tensor t in the concatenation
-  int count;
-  SgdParams sgd;
-};
-
-// PyTorch's torch.optim.SGD, operation for operation as the CPU backend does it (sgd_math.cuh).
-__global__ void sgd_kernel(const __grid_constant__ SgdArgs a) {
-  const size_t total = a.end[a.count - 1];
-  int t = 0;
-  for (size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; i < total;
-       i += static_cast<size_t>(gridDim.x) * blockDim.x) {
-    while (i >= a.end[t]) ++t;  // i only grows, so t only moves forward
-    const size_t j = i - (t ? a.end[t - 1] : 0);
-    float* p = a.param[t] + j;
-    *p = sgd_step(*p, a.grad[t][j], a.momentum_buf[t] ? a.momentum_buf[t] + j : nullptr, a.sgd);
-  }
-}
+// The body (and SgdArgs, sgd_args) in kernels_sgd.cuh.
+__global__ void sgd_kernel(const __grid_constant__ SgdArgs a) { sgd::sgd_body(a); }
 
 }  // namespace
 
@@ -48,20 +29,10 @@ void launch_sgd_update(cudaStream_t stream, const ParamUpdate* params, int count
         throw RangeError("SGD with momentum: parameter " + std::to_string(t) + " has no momentum buffer");
     }
   }
-  for (int first = 0; first < count; first += kSgdTensors) {
-    SgdArgs a{};
-    a.sgd = sgd_params(config, first_step);
-    size_t total = 0;
-    const int last = count - first < kSgdTensors ? count : first + kSgdTensors;
-    for (int t = first; t < last; ++t) {
-      if (params[t].n == 0) continue;
-      a.param[a.count] = params[t].param;
-      a.grad[a.count] = params[t].grad;
-      a.momentum_buf[a.count] = config.momentum != 0.f ? params[t].state[0] : nullptr;
-      total += params[t].n;
-      a.end[a.count++] = total;
-    }
+  for (int first = 0; first < count; first += sgd::kSgdTensors) {
+    const SgdArgs a = sgd::sgd_args(params, first, count, config, first_step);
     if (a.count == 0) continue;
+    const size_t total = a.end[a.count - 1];
     sgd_kernel<<<blocks_for(total), kThreads, 0, stream>>>(a);
     check_launch("sgd_update kernel launch");
   }

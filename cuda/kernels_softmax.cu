@@ -3,13 +3,12 @@
 // wide, so a warp covers a row in one load; wider rows loop over 32-column strides.
 #include "cuda/check.h"
 #include "cuda/kernels.h"
-#include "cuda/row_reduce.cuh"
+#include "cuda/kernels_softmax.cuh"
 
 namespace tinynn::gpu {
 namespace {
 
-constexpr int kWarps = 8;  // rows per block at a time
-constexpr unsigned kMaxRowBlocks = 65535;
+using namespace softmax;  // kWarps, row_blocks
 
 // Grid: up to kLossMaxBlocks blocks of kWarps warps; warp w of block b takes rows
 // b·kWarps + w, then strides by gridDim.x·kWarps. Each block leaves its loss and hit sums in
@@ -80,28 +79,10 @@ __global__ void softmax_xent_kernel(const float* logits, const int32_t* __restri
   }
 }
 
-// LOG: out = (x − max) − log Σ exp(x − max); else exp(x − max) / Σ exp(x − max).
+// The body in kernels_softmax.cuh.
 template <bool LOG>
 __global__ void softmax_kernel(const float* x, int rows, int cols, float* out) {
-  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-  for (int r = blockIdx.x * kWarps + warp; r < rows; r += gridDim.x * kWarps) {
-    const float* in = x + static_cast<size_t>(r) * cols;
-    const RowMax m = warp_row_max(in, cols, lane);
-    const float sum = row_exp_sum(in, cols, m.value, lane);
-    __syncwarp();  // out may alias x: every lane has read the row before any writes it
-    float* o = out + static_cast<size_t>(r) * cols;
-    if constexpr (LOG) {
-      const float log_sum = logf(sum);
-      for (int c = lane; c < cols; c += 32) o[c] = (in[c] - m.value) - log_sum;
-    } else {
-      for (int c = lane; c < cols; c += 32) o[c] = expf(in[c] - m.value) / sum;
-    }
-  }
-}
-
-unsigned row_blocks(int rows, unsigned cap) {
-  const unsigned blocks = (static_cast<unsigned>(rows) + kWarps - 1) / kWarps;
-  return blocks < cap ? blocks : cap;
+  softmax_body<LOG>(x, rows, cols, out);
 }
 
 }  // namespace

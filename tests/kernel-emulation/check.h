@@ -90,6 +90,31 @@ struct Compare {
       miss(what, i, got, ref);
     }
   }
+  // The same float: identical bits, or both NaN (a NaN's sign and payload are not compared: the
+  // GPU's computed NaN is 0x7fffffff, x86's 0xffc00000). any_zero: +0 and −0 also count as equal.
+  void same(const char* what, size_t i, float got, float ref, bool any_zero = false) {
+    if ((std::isnan(got) && std::isnan(ref)) || (any_zero && got == 0.f && ref == 0.f)) {
+      ++checked;
+      return;
+    }
+    exact(what, i, got, ref);
+  }
+  // near(), for results that may be NaN or infinite: where `special` (the formula evaluated in
+  // float) is NaN, got must be NaN; where it is ±infinity, that infinity; elsewhere got must be
+  // near the float64 reference, with scale at least `floor` (an absolute tolerance for results
+  // that underflow).
+  void near_or_special(const char* what, size_t i, float got, float special, double ref, double scale, double tol,
+                       double floor = 0) {
+    if (std::isnan(special)) {
+      ++checked;
+      if (!std::isnan(got)) miss_special(what, i, got, special);
+    } else if (std::isinf(special)) {
+      ++checked;
+      if (got != special) miss_special(what, i, got, special);
+    } else {
+      near(what, i, got, ref, std::fmax(scale, floor), tol);
+    }
+  }
   void exact(const char* what, size_t i, int64_t got, int64_t ref) {
     ++checked;
     if (got != ref) {
@@ -100,9 +125,13 @@ struct Compare {
   }
 
  private:
+  void miss_special(const char* what, size_t i, double got, double ref) {
+    max_abs = max_rel = INFINITY;
+    miss(what, i, got, ref);
+  }
   void miss(const char* what, size_t i, double got, double ref) {
     if (bad++ == 0) {
-      char b[200];
+      char b[512];
       std::snprintf(b, sizeof b, "%s[%zu] = %.9g, expected %.9g", what, i, got, ref);
       first_bad = b;
     }
