@@ -31,15 +31,27 @@ const float* gather_row(const float* src, int64_t stride, int64_t n, std::vector
 
 }  // namespace
 
+// Ops that cost tens of cycles an element (exp, tanh, log, GELU, …) split over the pool at a
+// smaller size than the ones that stream memory.
+static bool is_transcendental(UnaryOp op) {
+  switch (op) {
+    case UnaryOp::Exp: case UnaryOp::Log: case UnaryOp::Sigmoid: case UnaryOp::Tanh: case UnaryOp::Gelu:
+    case UnaryOp::Pow: return true;
+    default: return false;
+  }
+}
+
 void CpuBackend::unary(UnaryOp op, const float* x, float* y, size_t n, float a, float b) {
-  parallel_range(pool_, n, kElementGrain, [&](size_t i0, size_t i1) { unary_kernel(op, x + i0, y + i0, i1 - i0, a, b); });
+  const size_t grain = is_transcendental(op) ? kElementGrain / 8 : kElementGrain;
+  parallel_range(pool_, n, grain, [&](size_t i0, size_t i1) { unary_kernel(op, x + i0, y + i0, i1 - i0, a, b); });
 }
 
 void CpuBackend::binary(BinaryOp op, const float* a, const float* b, float* out, const Broadcast& bc, float param) {
   const int64_t n = bc.numel();
   if (n == 0) return;
   if (is_elementwise(bc)) {
-    parallel_range(pool_, n, kElementGrain, [&](size_t i0, size_t i1) {
+    const size_t grain = op == BinaryOp::GeluGrad || op == BinaryOp::Pow ? kElementGrain / 8 : kElementGrain;
+    parallel_range(pool_, n, grain, [&](size_t i0, size_t i1) {
       binary_kernel(op, a + i0, 1, b + i0, 1, out + i0, i1 - i0, param);
     });
     return;

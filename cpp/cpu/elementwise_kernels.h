@@ -1,10 +1,10 @@
 // The scalar formulas of the element-wise ops (UnaryOp, BinaryOp) and loops over one thread's
-// share of the elements. The CUDA kernels compute the same formulas.
+// share of the elements. The CUDA kernels compute the same functions with CUDA's libm.
 #pragma once
-#include <cmath>
 #include <cstddef>
 
 #include "cpp/backend.h"
+#include "cpp/cpu/vector_math.h"
 
 namespace tinynn::cpu {
 
@@ -18,13 +18,11 @@ void unary_kernel(UnaryOp op, const float* x, float* y, size_t n, float a, float
 void binary_kernel(BinaryOp op, const float* a, size_t a_step, const float* b, size_t b_step, float* out,
                    size_t n, float param);
 
-constexpr float kInvSqrt2 = 0.70710678118654752f;
 constexpr float kInvSqrt2Pi = 0.39894228040143268f;
 
-inline float gelu(float x) { return 0.5f * x * (1.f + std::erf(x * kInvSqrt2)); }
+// GELU, exact form: x·Φ(x).
+inline float gelu(float x) { return x * normal_cdf(x); }
 // d gelu / dx = Φ(x) + x·φ(x)
-inline float gelu_grad(float x) {
-  return 0.5f * (1.f + std::erf(x * kInvSqrt2)) + x * (kInvSqrt2Pi * std::exp(-0.5f * x * x));
-}
+inline float gelu_grad(float x) { return normal_cdf(x) + x * (kInvSqrt2Pi * exp_vec(-0.5f * x * x)); }
 
 }  // namespace tinynn::cpu
