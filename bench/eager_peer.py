@@ -24,7 +24,6 @@ Timing is taken here, around the loop alone, so the request traffic is not count
 """
 import argparse
 import gzip
-import json
 import os
 import sys
 import time
@@ -33,6 +32,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from safetensors.torch import load_file
+from peer_protocol import serve_requests
 
 
 def read_idx(directory, name):
@@ -231,17 +231,7 @@ def serve(mnist):
         'prepareMicro': prepare_micro,
         'micro': lambda r: micro['m'].run(r['case'], r['iterations']),
     }
-    for line in sys.stdin:
-        try:
-            request = json.loads(line)
-            handler = handlers.get(request.get('op'))
-            if handler is None:
-                raise ValueError(f'unknown op {request.get("op")!r}')
-            reply = {'ok': True, **(handler(request) or {})}
-        except Exception as e:  # every failure goes back to the caller as a reply
-            reply = {'error': f'{type(e).__name__}: {e}'}
-        sys.stdout.write(json.dumps(reply) + '\n')
-        sys.stdout.flush()
+    serve_requests(handlers)
 
 
 def main():

@@ -23,13 +23,12 @@ tensor on the device, batches gathered with index_select (no DataLoader), thread
 import argparse
 import base64
 import gzip
-import json
 import os
-import sys
 import time
 
 import torch
 import torch.nn.functional as F
+from peer_protocol import serve_requests
 
 # system -> (device, whether the training step replays as a CUDA graph)
 SYSTEMS = {
@@ -208,17 +207,7 @@ def serve(mnist):
         'release': release,
         'sgemmPeak': lambda r: sgemm_peak(r['device'], r['seconds']),
     }
-    for line in sys.stdin:
-        try:
-            request = json.loads(line)
-            handler = handlers.get(request.get('op'))
-            if handler is None:
-                raise ValueError(f'unknown op {request.get("op")!r}')
-            reply = {'ok': True, **(handler(request) or {})}
-        except Exception as e:  # every failure goes back to the caller as a reply
-            reply = {'error': f'{type(e).__name__}: {e}'}
-        sys.stdout.write(json.dumps(reply) + '\n')
-        sys.stdout.flush()
+    serve_requests(handlers)
 
 
 def main():
