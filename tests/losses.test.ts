@@ -2,7 +2,7 @@
 // gradients against float64 central differences of the same references; bad inputs.
 import { describe, expect, it } from 'vitest';
 import { nn, tensor, type Tensor } from '../dist/index.js';
-import { randomArray } from './helpers/reference';
+import { numericGrad, randomArray, scaledErr } from './helpers/reference';
 
 type Reduction = 'mean' | 'sum' | 'none';
 const REDUCTIONS: Reduction[] = ['mean', 'sum', 'none'];
@@ -67,28 +67,6 @@ function pairRef(f: (x: number, t: number) => number, x: ArrayLike<number>, t: A
 }
 
 // ---- checking helpers ---------------------------------------------------------------------
-
-/** Central differences of f at x, in float64. */
-function numericGrad(f: (x: Float64Array) => number, x: ArrayLike<number>, h = 1e-6): Float64Array {
-  const at = Float64Array.from(x);
-  return Float64Array.from(at, (v, i) => {
-    at[i] = v + h;
-    const up = f(at);
-    at[i] = v - h;
-    const down = f(at);
-    at[i] = v;
-    return (up - down) / (2 * h);
-  });
-}
-
-/** max |a - b| / max(|b|_∞, floor): the error relative to the reference's scale. */
-function scaledErr(a: ArrayLike<number>, b: ArrayLike<number>, floor = 1e-3): number {
-  expect(a.length).toBe(b.length);
-  let worst = 0, scale = floor;
-  for (let i = 0; i < b.length; i++) scale = Math.max(scale, Math.abs(b[i]));
-  for (let i = 0; i < b.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
-  return worst / scale;
-}
 
 const asArray = (v: number | Float64Array) => (typeof v === 'number' ? [v] : v);
 

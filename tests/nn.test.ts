@@ -4,7 +4,7 @@
 import { inspect } from 'util';
 import { describe, expect, it } from 'vitest';
 import { Generator, manualSeed, nn, optim, tensor, type Tensor } from '../dist/index.js';
-import { randomArray } from './helpers/reference';
+import { erf, numericGrad, randomArray, scaledErr } from './helpers/reference';
 
 // ---- models used below ----------------------------------------------------------------------
 
@@ -45,19 +45,6 @@ const snapshot = (m: nn.Module) => m.namedParameters().map(([n, p]) => [n, value
 
 // ---- float64 references ---------------------------------------------------------------------
 
-// erf by its Maclaurin series (|z| < 4.5; exact to ~1e-12 there) and ±1 beyond.
-function erf(z: number): number {
-  if (Math.abs(z) >= 4.5) return Math.sign(z);
-  let term = z, sum = z;
-  for (let n = 1; n < 200; n++) {
-    term *= (-z * z) / n;
-    const add = term / (2 * n + 1);
-    sum += add;
-    if (Math.abs(add) < 1e-17) break;
-  }
-  return (2 / Math.sqrt(Math.PI)) * sum;
-}
-
 const activationRefs: Record<string, (x: number) => number> = {
   sigmoid: (x) => 1 / (1 + Math.exp(-x)),
   tanh: (x) => Math.tanh(x),
@@ -85,26 +72,6 @@ function softmaxRef(x: ArrayLike<number>, shape: number[], dim: number, log: boo
     }
   }
   return out;
-}
-
-function numericGrad(f: (x: Float64Array) => number, x: ArrayLike<number>, h = 1e-6): Float64Array {
-  const at = Float64Array.from(x);
-  return Float64Array.from(at, (v, i) => {
-    at[i] = v + h;
-    const up = f(at);
-    at[i] = v - h;
-    const down = f(at);
-    at[i] = v;
-    return (up - down) / (2 * h);
-  });
-}
-
-function scaledErr(a: ArrayLike<number>, b: ArrayLike<number>, floor = 1e-3): number {
-  expect(a.length).toBe(b.length);
-  let worst = 0, scale = floor;
-  for (let i = 0; i < b.length; i++) scale = Math.max(scale, Math.abs(b[i]));
-  for (let i = 0; i < b.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
-  return worst / scale;
 }
 
 /** layer(x) against ref(x) in float64, and x's gradient of Σ v·layer(x) against central differences. */

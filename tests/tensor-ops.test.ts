@@ -3,7 +3,7 @@
 // float64 reference, so float32 noise does not enter it), errors, and numbers as operands.
 import { describe, expect, it } from 'vitest';
 import { crossEntropy, tensor, type Tensor } from '../dist/index.js';
-import { randomArray, softmaxXentRef } from './helpers/reference';
+import { erf, randomArray, softmaxXentRef } from './helpers/reference';
 
 // ---------------------------------------------------------------------------------------------
 // float64 reference math (independent of tinynn)
@@ -165,24 +165,6 @@ function argmaxRef(a: Arr, dim: number, keepdim: boolean): Arr {
   return reduceRef(a, dim, keepdim, (lane) => lane.indexOf(Math.max(...lane)));
 }
 
-// erf in float64: its Maclaurin series below 3, the continued fraction of erfc above.
-function erf(x: number): number {
-  const ax = Math.abs(x);
-  if (ax < 3) {
-    let term = x, sum = x;
-    for (let n = 1; n < 200; n++) {
-      term *= (-x * x) / n;
-      const add = term / (2 * n + 1);
-      sum += add;
-      if (Math.abs(add) < 1e-17 * Math.abs(sum)) break;
-    }
-    return (2 / Math.sqrt(Math.PI)) * sum;
-  }
-  let f = ax;
-  for (let k = 120; k >= 1; k--) f = ax + k / 2 / f;
-  const erfc = Math.exp(-ax * ax) / Math.sqrt(Math.PI) / f;
-  return Math.sign(x) * (1 - erfc);
-}
 const geluRef = (x: number): number => 0.5 * x * (1 + erf(x / Math.SQRT2));
 const sigmoidRef = (x: number): number => 1 / (1 + Math.exp(-x));
 
