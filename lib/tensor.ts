@@ -244,12 +244,14 @@ function runBackward(root: Tensor): void {
   };
   visit(root);
   const pending = new Map<Tensor, Tensor>();
-  // d root / d root = 1
-  const one = new native.Tensor(new Float32Array([1]), [1], 'cpu');
-  const seed = root.device === 'cpu' ? one : one.to(root.device);
-  if (seed !== one) one.dispose();
-  pending.set(root, new Tensor(native.ops.reshape(seed, [...root.shape])));
-  seed.dispose();
+  // d root / d root = 1, made on the root's device
+  const seed = new native.Tensor(new Float32Array([1]), [1], root.device);
+  if (root.shape.length === 1) {
+    pending.set(root, new Tensor(seed));
+  } else {
+    pending.set(root, new Tensor(native.ops.reshape(seed, [...root.shape])));
+    seed.dispose();
+  }
   for (let i = order.length - 1; i >= 0; i--) {
     const node = order[i];
     const fn = node.gradFn;

@@ -57,8 +57,8 @@ std::string read_string(const Napi::Value& v, const char* what) {
 std::vector<int64_t> read_shape(const Napi::Value& v, const char* what) {
   if (!v.IsArray()) throw TypeError(std::string(what) + " must be an array of sizes, got " + describe(v));
   Napi::Array a = v.As<Napi::Array>();
-  if (a.Length() < 1 || a.Length() > static_cast<uint32_t>(kMaxRank)) {
-    throw RangeError(std::string(what) + " must have 1 to " + std::to_string(kMaxRank) + " dimensions, got " +
+  if (a.Length() > static_cast<uint32_t>(kMaxRank)) {
+    throw RangeError(std::string(what) + " must have at most " + std::to_string(kMaxRank) + " dimensions, got " +
                      std::to_string(a.Length()));
   }
   std::vector<int64_t> shape;
@@ -108,6 +108,12 @@ void require_same_device(const TensorData& a, const char* a_name, const TensorDa
     throw TypeError(std::string(a_name) + " is on " + a.device().name() + " but " + b_name + " is on " +
                     b.device().name() + "; move them to one device with .to()");
   }
+}
+
+TensorData& read_float_tensor(const Napi::Value& v, const char* what) {
+  TensorData& t = read_tensor(v, what);
+  if (t.dtype != DType::F32) throw TypeError(std::string(what) + " must be a float32 tensor, got " + dtype_name(t.dtype));
+  return t;
 }
 
 }  // namespace tinynn::binding

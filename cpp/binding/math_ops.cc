@@ -13,12 +13,6 @@
 namespace tinynn::binding {
 namespace {
 
-TensorData& read_f32(const Napi::Value& v, const char* what) {
-  TensorData& t = read_tensor(v, what);
-  if (t.dtype != DType::F32) throw TypeError(std::string(what) + " must be a float32 tensor, got " + dtype_name(t.dtype));
-  return t;
-}
-
 // An op parameter: any number but NaN (a clamp bound may be infinite).
 float read_param(const Napi::Value& v, const char* what) {
   if (!v.IsNumber()) throw TypeError(std::string(what) + " must be a number, got " + describe(v));
@@ -31,7 +25,7 @@ float read_param(const Napi::Value& v, const char* what) {
 Napi::Value unary(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guard(env, [&]() -> Napi::Value {
-    TensorData& x = read_f32(info[0], "input");
+    TensorData& x = read_float_tensor(info[0], "input");
     const UnaryOp op = read_unary_op(info[1]);
     const float a = read_param(info[2], "a"), b = read_param(info[3], "b");
     TensorData y = make_tensor(x.backend(), x.shape, DType::F32);
@@ -44,8 +38,8 @@ Napi::Value unary(const Napi::CallbackInfo& info) {
 Napi::Value binary(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guard(env, [&]() -> Napi::Value {
-    TensorData& a = read_f32(info[0], "a");
-    TensorData& b = read_f32(info[1], "b");
+    TensorData& a = read_float_tensor(info[0], "a");
+    TensorData& b = read_float_tensor(info[1], "b");
     require_same_device(a, "a", b, "b");
     const BinaryOp op = read_binary_op(info[2]);
     const float param = static_cast<float>(read_finite(info[3], "param"));
@@ -61,7 +55,7 @@ Napi::Value binary(const Napi::CallbackInfo& info) {
 Napi::Value reduce(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guard(env, [&]() -> Napi::Value {
-    TensorData& x = read_f32(info[0], "input");
+    TensorData& x = read_float_tensor(info[0], "input");
     const ReduceOp op = read_reduce_op(info[1]);
     const bool keepdim = read_bool(info[3], "keepdim");
     const int64_t rank = static_cast<int64_t>(x.shape.size());
@@ -103,8 +97,8 @@ Napi::Value log_softmax(const Napi::CallbackInfo& info) {
 Napi::Value mse(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guard(env, [&]() -> Napi::Value {
-    TensorData& pred = read_f32(info[0], "input");
-    TensorData& target = read_f32(info[1], "target");
+    TensorData& pred = read_float_tensor(info[0], "input");
+    TensorData& target = read_float_tensor(info[1], "target");
     require_same_device(pred, "input", target, "target");
     if (pred.shape != target.shape) shape_error("mse: target", shape_string(pred.shape), target);
     const bool want_grad = read_bool(info[2], "wantGrad");

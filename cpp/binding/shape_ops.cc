@@ -38,20 +38,12 @@ TensorData strided_copy(const TensorData& x, const std::vector<int64_t>& shape, 
   return out;
 }
 
-TensorData& read_f32(const Napi::Value& v, const char* what) {
-  TensorData& t = read_tensor(v, what);
-  if (t.dtype != DType::F32) throw TypeError(std::string(what) + " must be a float32 tensor, got " + dtype_name(t.dtype));
-  return t;
-}
-
 // reshape(x, shape) → a tensor of `shape` viewing x's storage (same number of elements).
 Napi::Value reshape(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guard(env, [&]() -> Napi::Value {
     TensorData& x = read_tensor(info[0], "input");
-    std::vector<int64_t> shape = info[1].IsArray() && info[1].As<Napi::Array>().Length() == 0
-                                     ? std::vector<int64_t>{}
-                                     : read_shape(info[1], "shape");
+    std::vector<int64_t> shape = read_shape(info[1], "shape");
     TensorData view{x.storage, shape, x.dtype};
     if (view.numel() != x.numel()) {
       throw RangeError("cannot reshape " + shape_string(x.shape) + " (" + std::to_string(x.numel()) + " elements) to " +
@@ -65,7 +57,7 @@ Napi::Value reshape(const Napi::CallbackInfo& info) {
 Napi::Value permute(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guard(env, [&]() -> Napi::Value {
-    TensorData& x = read_f32(info[0], "input");
+    TensorData& x = read_float_tensor(info[0], "input");
     if (!info[1].IsArray()) throw TypeError("permute dims must be an array, got " + describe(info[1]));
     Napi::Array dims = info[1].As<Napi::Array>();
     const size_t rank = x.shape.size();
@@ -91,7 +83,7 @@ Napi::Value permute(const Napi::CallbackInfo& info) {
 Napi::Value expand(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guard(env, [&]() -> Napi::Value {
-    TensorData& x = read_f32(info[0], "input");
+    TensorData& x = read_float_tensor(info[0], "input");
     const std::vector<int64_t> shape = read_shape(info[1], "shape");
     if (x.shape.size() > shape.size()) {
       throw RangeError("cannot expand " + shape_string(x.shape) + " to fewer dimensions, " + shape_string(shape));
@@ -116,8 +108,8 @@ Napi::Value expand(const Napi::CallbackInfo& info) {
 Napi::Value matmul(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guard(env, [&]() -> Napi::Value {
-    TensorData& a = read_f32(info[0], "a");
-    TensorData& b = read_f32(info[1], "b");
+    TensorData& a = read_float_tensor(info[0], "a");
+    TensorData& b = read_float_tensor(info[1], "b");
     const bool ta = read_bool(info[2], "transA"), tb = read_bool(info[3], "transB");
     require_same_device(a, "a", b, "b");
     const size_t ra = a.shape.size(), rb = b.shape.size();

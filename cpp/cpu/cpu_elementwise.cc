@@ -29,17 +29,17 @@ const float* gather_row(const float* src, int64_t stride, int64_t n, std::vector
   return row.data();
 }
 
-}  // namespace
-
 // Ops that cost tens of cycles an element (exp, tanh, log, GELU, …) split over the pool at a
 // smaller size than the ones that stream memory.
-static bool is_transcendental(UnaryOp op) {
+bool is_transcendental(UnaryOp op) {
   switch (op) {
     case UnaryOp::Exp: case UnaryOp::Log: case UnaryOp::Sigmoid: case UnaryOp::Tanh: case UnaryOp::Gelu:
     case UnaryOp::Pow: return true;
     default: return false;
   }
 }
+
+}  // namespace
 
 void CpuBackend::unary(UnaryOp op, const float* x, float* y, size_t n, float a, float b) {
   const size_t grain = is_transcendental(op) ? kElementGrain / 8 : kElementGrain;

@@ -91,10 +91,7 @@ export class DataLoader implements Iterable<Batch> {
     const x = new Tensor(native.ops.gatherRows(features, picks));
     if (ds.labels) {
       const labels = ds.labels;
-      const host = new native.Tensor(picks.map((i) => labels[i]), [picks.length], 'cpu');
-      const y = this.device === 'cpu' ? host : host.to(this.device);
-      if (y !== host) host.dispose();
-      return { x, y: new Tensor(y) };
+      return { x, y: new Tensor(new native.Tensor(picks.map((i) => labels[i]), [picks.length], this.device)) };
     }
     const rows = native.ops.gatherRows(targets as NonNullable<typeof targets>, picks);
     if (ds.targetShape.length > 0) return { x, y: new Tensor(rows) };

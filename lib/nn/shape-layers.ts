@@ -51,9 +51,7 @@ export class Dropout extends Module {
     const u = this.generator.uniform(x.size, 0, 1);
     const scale = keep === 0 ? 0 : 1 / keep;
     for (let i = 0; i < u.length; i++) u[i] = u[i] < keep ? scale : 0;
-    const host = new native.Tensor(u, [...x.shape], 'cpu');
-    const mask = new Tensor(x.device === 'cpu' ? host : host.to(x.device));
-    if (mask.native !== host) host.dispose();
+    const mask = new Tensor(new native.Tensor(u, [...x.shape], x.device));
     return mul(x, mask);
   }
 

@@ -22,11 +22,7 @@ export function binaryOp(a: Tensor, b: Tensor, op: NativeBinaryOp, param = 0): T
 
 /** A one-element float32 tensor holding `value` on `device`. */
 export function scalar(value: number, device: string): Tensor {
-  const host = new native.Tensor(new Float32Array([value]), [1], 'cpu');
-  if (device === 'cpu') return new Tensor(host);
-  const moved = host.to(device);
-  host.dispose();
-  return new Tensor(moved);
+  return new Tensor(new native.Tensor(new Float32Array([value]), [1], device));
 }
 
 function operand(op: string, x: Tensor, other: Operand): Tensor {

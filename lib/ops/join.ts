@@ -97,9 +97,7 @@ export function indexSelect(x: Tensor, dim: number, indices: Tensor | Int32Array
     // dx rows = onehotᵀ [n, B] · g rows [B, rest]: each row's gradient summed at its index.
     const oneHot = new Float32Array(idx.length * n);
     idx.forEach((v, i) => { oneHot[i * n + v] = 1; });
-    const host = new native.Tensor(oneHot, [idx.length, n], 'cpu');
-    const sel = new Tensor(g.device === 'cpu' ? host : host.to(g.device));
-    if (sel.native !== host) host.dispose();
+    const sel = new Tensor(new native.Tensor(oneHot, [idx.length, n], g.device));
     const gf = d === 0 ? g : permute(g, order);
     const gRows = reshape(gf, [idx.length, rowSize]);
     const dRows = new Tensor(native.ops.matmul(sel.native, gRows.native, true, false));
