@@ -17,6 +17,9 @@ Outputs (tests/fixtures/nn/):
     <run>.batches.safetensors  x [20, 32, F] float32 and y: [20, 32, 1] float32 targets (regression)
                              or [20, 32] int32 class labels (classifier)
     losses.json              per run: the settings and the loss of each step, before its update
+    loss-functions.json      every loss module with each reduction and option on fixed inputs:
+                             the input, the target, PyTorch's loss and the gradient of
+                             Σ loss·weight with respect to the input
 """
 import json
 import pathlib
@@ -59,6 +62,51 @@ def train(model, loss_fn, optimizer, x, y):
     return losses
 
 
+def loss_cases(gen: torch.Generator):
+    """Fixed inputs for every loss; each case: (name, options, loss module, input, target)."""
+    logits = torch.randn(6, 4, generator=gen)
+    labels = torch.tensor([0, 3, 1, 1, 2, 3])
+    weight = torch.tensor([0.5, 1.0, 2.0, 1.5])
+    pred = torch.randn(5, 3, generator=gen)
+    target = torch.randn(5, 3, generator=gen) * 1.5
+    prob = torch.rand(5, 3, generator=gen) * 0.9 + 0.05
+    binary = (torch.rand(5, 3, generator=gen) > 0.5).float()
+    cases = []
+    for reduction in ("mean", "sum", "none"):
+        r = {"reduction": reduction}
+        cases += [
+            ("CrossEntropyLoss", r, torch.nn.CrossEntropyLoss(reduction=reduction), logits, labels),
+            ("CrossEntropyLoss", {**r, "weight": weight.tolist()}, torch.nn.CrossEntropyLoss(weight=weight, reduction=reduction), logits, labels),
+            ("CrossEntropyLoss", {**r, "labelSmoothing": 0.2}, torch.nn.CrossEntropyLoss(label_smoothing=0.2, reduction=reduction), logits, labels),
+            ("CrossEntropyLoss", {**r, "weight": weight.tolist(), "labelSmoothing": 0.1},
+             torch.nn.CrossEntropyLoss(weight=weight, label_smoothing=0.1, reduction=reduction), logits, labels),
+            ("NLLLoss", r, torch.nn.NLLLoss(reduction=reduction), torch.log_softmax(logits, 1), labels),
+            ("NLLLoss", {**r, "weight": weight.tolist()}, torch.nn.NLLLoss(weight=weight, reduction=reduction), torch.log_softmax(logits, 1), labels),
+            ("MSELoss", r, torch.nn.MSELoss(reduction=reduction), pred, target),
+            ("L1Loss", r, torch.nn.L1Loss(reduction=reduction), pred, target),
+            ("SmoothL1Loss", r, torch.nn.SmoothL1Loss(reduction=reduction), pred, target),
+            ("SmoothL1Loss", {**r, "beta": 0.5}, torch.nn.SmoothL1Loss(beta=0.5, reduction=reduction), pred, target),
+            ("BCEWithLogitsLoss", r, torch.nn.BCEWithLogitsLoss(reduction=reduction), pred * 3, binary),
+            ("BCELoss", r, torch.nn.BCELoss(reduction=reduction), prob, binary),
+        ]
+    return cases
+
+
+def loss_fixtures(gen: torch.Generator):
+    out = []
+    for name, options, module, x, t in loss_cases(gen):
+        x = x.detach().clone().requires_grad_(True)
+        loss = module(x, t)
+        # Σ loss·w with a fixed w, so that 'none' reductions check every element's gradient
+        w = torch.linspace(0.5, 1.5, loss.numel()).reshape(loss.shape)
+        (loss * w).sum().backward()
+        out.append({"loss": name, "options": options, "input": x.detach().flatten().tolist(), "inputShape": list(x.shape),
+                    "target": t.flatten().tolist(), "targetShape": list(t.shape), "targetDtype": "int32" if t.dtype == torch.int64 else "float32",
+                    "output": loss.detach().flatten().tolist(), "outputShape": list(loss.shape), "gradWeight": w.flatten().tolist(),
+                    "inputGrad": x.grad.flatten().tolist()})
+    return out
+
+
 def main() -> None:
     torch.set_num_threads(1)
     OUT_DIR.mkdir(parents=True, exist_ok=True)
@@ -96,6 +144,9 @@ def main() -> None:
     meta = {"generator": "scripts/make-nn-fixtures.py", "torch": torch.__version__, "seed": SEED, "steps": STEPS,
             "batch_size": BATCH, "runs": runs}
     (OUT_DIR / "losses.json").write_text(json.dumps(meta, indent=2) + "\n")
+    cases = loss_fixtures(torch.Generator().manual_seed(SEED + 2))
+    (OUT_DIR / "loss-functions.json").write_text(json.dumps({"generator": "scripts/make-nn-fixtures.py", "torch": torch.__version__,
+                                                            "cases": cases}) + "\n")
     for name, run in runs.items():
         print(name, " ".join(f"{v:.5f}" for v in run["losses"]))
 

@@ -1,9 +1,11 @@
-// Parity of the nn layers, losses and SGD with PyTorch: from the same initial weights and batches,
-// tinynn's 20 eager steps record the losses PyTorch recorded (tests/fixtures/nn, made by
-// scripts/make-nn-fixtures.py).
+// Parity of the nn layers, losses and SGD with PyTorch (tests/fixtures/nn, made by
+// scripts/make-nn-fixtures.py): from the same initial weights and batches, tinynn's 20 eager steps
+// record the losses PyTorch recorded; and every loss module, with each reduction and option, gives
+// PyTorch's values and input gradients on fixed inputs.
 import * as fs from 'fs';
 import * as path from 'path';
 import { describe, expect, it } from 'vitest';
+import { scaledErr } from './helpers/reference';
 import { load, nn, optim, tensor, type Tensor } from '../dist/index.js';
 import { decodeSafetensors } from '../dist/io/safetensors.js';
 
@@ -65,5 +67,46 @@ describe('PyTorch parity of nn layers and losses (20 eager SGD steps)', () => {
     const model = new nn.Sequential(new nn.Linear(10, 32), new nn.GELU(), new nn.Dropout(0.2), new nn.Linear(32, 4));
     const losses = await train('classifier', model, new nn.CrossEntropyLoss({ labelSmoothing: 0.1 }), run.optimizer);
     expect(Math.max(...losses.map((l, i) => relErr(l, run.losses[i])))).toBeGreaterThan(1e-3);
+  });
+});
+
+interface LossCase {
+  loss: string;
+  options: { reduction: 'mean' | 'sum' | 'none'; weight?: number[]; labelSmoothing?: number; beta?: number };
+  input: number[]; inputShape: number[];
+  target: number[]; targetShape: number[]; targetDtype: 'int32' | 'float32';
+  output: number[]; gradWeight: number[]; inputGrad: number[];
+}
+const lossCases: LossCase[] = JSON.parse(fs.readFileSync(path.join(fixtures, 'loss-functions.json'), 'utf8')).cases;
+
+function lossModule(c: LossCase): { forward(a: Tensor, b: Tensor): Tensor } {
+  const { weight, ...rest } = c.options;
+  const options = { ...rest, ...(weight ? { weight: tensor(weight) } : {}) };
+  const make: Record<string, () => { forward(a: Tensor, b: Tensor): Tensor }> = {
+    CrossEntropyLoss: () => new nn.CrossEntropyLoss(options),
+    NLLLoss: () => new nn.NLLLoss(options),
+    MSELoss: () => new nn.MSELoss(options),
+    L1Loss: () => new nn.L1Loss(options),
+    SmoothL1Loss: () => new nn.SmoothL1Loss(options),
+    BCEWithLogitsLoss: () => new nn.BCEWithLogitsLoss(options),
+    BCELoss: () => new nn.BCELoss(options),
+  };
+  return make[c.loss]();
+}
+
+describe('loss modules against PyTorch', () => {
+  it('covers every loss and reduction', () => {
+    expect(new Set(lossCases.map((c) => c.loss)).size).toBe(7);
+    expect(lossCases.length).toBe(36);
+  });
+
+  it.each(lossCases.map((c) => [`${c.loss} ${JSON.stringify(c.options)}`, c] as const))('%s: value and input gradient', (_, c) => {
+    const x = tensor(c.input, { shape: c.inputShape, requiresGrad: true });
+    const t = tensor(c.target, { shape: c.targetShape, dtype: c.targetDtype });
+    const out = lossModule(c).forward(x, t);
+    expect(out.size).toBe(c.output.length);
+    expect(scaledErr(out.toArray(), c.output, 1e-6)).toBeLessThan(1e-5);
+    out.mul(tensor(c.gradWeight, { shape: out.shape })).sum().backward();
+    expect(scaledErr(x.grad!.toArray(), c.inputGrad, 1e-6)).toBeLessThan(1e-5);
   });
 });

@@ -44,9 +44,7 @@ export class MSELoss {
       // One native pass gives the loss and its gradient.
       const tracked = input.requiresGrad || input.gradFn !== null;
       const { loss, dpred } = native.ops.mse(input.native, target.native, tracked);
-      const one = new native.Tensor(new Float32Array([loss]), [1], 'cpu');
-      const out = new Tensor(native.ops.reshape(one, []));
-      one.dispose();
+      const out = new Tensor(new native.Tensor(new Float32Array([loss]), [], 'cpu'));
       if (!dpred) return out;
       return record(out, [input], (g) => {
         const scale = g ? g.item() : 1;
@@ -183,9 +181,7 @@ function weightedOneHot(op: string, labels: Tensor, input: Tensor, weight: Float
     rows[i * classes + c] = w;
     total += w;
   });
-  const host = new native.Tensor(rows, [y.length, classes], 'cpu');
-  const mask = new Tensor(device === 'cpu' ? host : host.to(device));
-  if (mask.native !== host) host.dispose();
+  const mask = new Tensor(new native.Tensor(rows, [y.length, classes], device));
   return { mask, total };
 }
 
@@ -268,9 +264,8 @@ export class CrossEntropyLoss {
     const eps = this.labelSmoothing;
     if (eps === 0) return nll;
     // The smoothing term: -Σ_c w_c·logp_c / C per row (mean: over the same Σ w_target).
-    const wRow = weight ? new Tensor(new native.Tensor(weight, [1, classes], 'cpu')) : null;
-    const wDev = wRow && logits.device !== 'cpu' ? new Tensor(wRow.native.to(logits.device)) : wRow;
-    const weighted = wDev ? mul(logp, wDev) : logp;
+    const wRow = weight ? new Tensor(new native.Tensor(weight, [1, classes], logits.device)) : null;
+    const weighted = wRow ? mul(logp, wRow) : logp;
     const perRow = mul(neg(sum(weighted, 1)), 1 / classes);
     const smooth = this.reduction === 'none' ? perRow : this.reduction === 'sum' ? sum(perRow) : mul(sum(perRow), 1 / total);
     return add(mul(nll, 1 - eps), mul(smooth, eps));
