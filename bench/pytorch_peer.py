@@ -22,12 +22,12 @@ tensor on the device, batches gathered with index_select (no DataLoader), thread
 """
 import argparse
 import base64
-import gzip
 import os
 import time
 
 import torch
 import torch.nn.functional as F
+from mnist_idx import read_idx
 from peer_protocol import serve_requests
 
 # system -> (device, whether the training step replays as a CUDA graph)
@@ -37,24 +37,6 @@ SYSTEMS = {
     'pytorch-cuda-graphs': ('cuda', True),
 }
 GRAPH_WARMUP_STEPS = 3  # eager steps on a side stream before capture, as torch.cuda.graph asks
-
-
-def read_idx(directory, name):
-    """An IDX file (raw or .gz) as a uint8 tensor of its declared shape."""
-    for candidate in (name, name + '.gz'):
-        path = os.path.join(directory, candidate)
-        if os.path.exists(path):
-            opener = gzip.open if candidate.endswith('.gz') else open
-            with opener(path, 'rb') as f:
-                raw = f.read()
-            break
-    else:
-        raise FileNotFoundError(f'{name} (or {name}.gz) not found in {directory}')
-    if raw[2] != 0x08:
-        raise ValueError(f'{name}: expected unsigned-byte IDX data, got type 0x{raw[2]:02x}')
-    ndim = raw[3]
-    shape = [int.from_bytes(raw[4 + 4 * i:8 + 4 * i], 'big') for i in range(ndim)]
-    return torch.frombuffer(bytearray(raw[4 + 4 * ndim:]), dtype=torch.uint8).reshape(shape)
 
 
 class Mnist:
