@@ -57,8 +57,6 @@ export interface NativeOps {
                  db: NativeTensor | null, accumulate: boolean, wantDx: boolean): NativeTensor | null;
   /** y += x (same shape, float32): gradient accumulation. */
   addInPlace(y: NativeTensor, x: NativeTensor): void;
-  /** max(x, 0) as a new tensor. */
-  relu(x: NativeTensor): NativeTensor;
   /** dx = y > 0 ? dy : 0. */
   reluBackward(dy: NativeTensor, y: NativeTensor): NativeTensor;
   /** db (+)= column sums of dy [B, N]. */

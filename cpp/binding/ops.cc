@@ -121,18 +121,6 @@ Napi::Value add_in_place(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// relu(x) → max(x, 0) as a new tensor.
-Napi::Value relu(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  return guard(env, [&]() -> Napi::Value {
-    TensorData& x = read_tensor(info[0], "input");
-    if (x.dtype != DType::F32) throw TypeError(std::string("relu expects a float32 tensor, got ") + dtype_name(x.dtype));
-    TensorData y = make_tensor(x.backend(), x.shape, DType::F32);
-    x.backend().unary(UnaryOp::Relu, x.ptr<float>(), y.ptr<float>(), x.numel(), 0.f, 0.f);
-    return TensorWrap::wrap(env, std::move(y));
-  });
-}
-
 Napi::Value relu_backward(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guard(env, [&]() -> Napi::Value {
@@ -318,7 +306,6 @@ Napi::Object define_ops(Napi::Env env) {
   ops.Set("linear", Napi::Function::New(env, linear, "linear"));
   ops.Set("linearBackward", Napi::Function::New(env, linear_backward, "linearBackward"));
   ops.Set("addInPlace", Napi::Function::New(env, add_in_place, "addInPlace"));
-  ops.Set("relu", Napi::Function::New(env, relu, "relu"));
   ops.Set("reluBackward", Napi::Function::New(env, relu_backward, "reluBackward"));
   ops.Set("biasGrad", Napi::Function::New(env, bias_grad, "biasGrad"));
   ops.Set("softmaxCrossEntropy", Napi::Function::New(env, softmax_cross_entropy, "softmaxCrossEntropy"));
