@@ -244,14 +244,8 @@ function runBackward(root: Tensor): void {
   };
   visit(root);
   const pending = new Map<Tensor, Tensor>();
-  // d root / d root = 1, made on the root's device
-  const seed = new native.Tensor(new Float32Array([1]), [1], root.device);
-  if (root.shape.length === 1) {
-    pending.set(root, new Tensor(seed));
-  } else {
-    pending.set(root, new Tensor(native.ops.reshape(seed, [...root.shape])));
-    seed.dispose();
-  }
+  // d root / d root = 1, made on the root's device in the root's shape
+  pending.set(root, new Tensor(new native.Tensor(new Float32Array([1]), [...root.shape], root.device)));
   for (let i = order.length - 1; i >= 0; i--) {
     const node = order[i];
     const fn = node.gradFn;
@@ -259,38 +253,39 @@ function runBackward(root: Tensor): void {
     const gradOut = pending.get(node) ?? null;
     pending.delete(node);
     const grads = fn.backward(gradOut);
-    // A backward function may hand the output's gradient on as an input's (ownership moves).
-    if (gradOut && !grads.includes(gradOut)) gradOut.dispose();
     node.gradFn = null;
     node.graphFreed = true;
+    // A backward function may hand on the output's gradient, or one tensor to several inputs: a
+    // gradient is kept (as an input's .grad or pending sum) by at most one input, copied for any
+    // other that must keep it, and freed when none kept it.
+    const kept = new Set<Tensor>();
     fn.inputs.forEach((input, k) => {
       const g = grads[k];
-      if (!g) return;
-      if (input.gradFn) {
-        accumulate(pending, input, g);
-      } else if (input.requiresGrad) {
-        if (input.grad) {
-          native.ops.addInPlace(input.grad.native, g.native);
-          g.dispose();
-        } else {
-          input.grad = g;
-        }
-      } else {
-        g.dispose();
-      }
+      if (g) deliver(pending, input, kept.has(g) ? null : g, g, kept);
     });
+    for (const g of new Set([...grads, gradOut])) if (g && !kept.has(g)) g.dispose();
   }
 }
 
-// A tensor used by several ops receives the sum of their gradients.
-function accumulate(pending: Map<Tensor, Tensor>, node: Tensor, g: Tensor): void {
-  const sum = pending.get(node);
-  if (!sum) {
-    pending.set(node, g);
-    return;
+// Passes gradient g to `input`: summed into what it already has, else kept as is (when `own` is g,
+// i.e. no other input kept it yet) or as a copy.
+function deliver(pending: Map<Tensor, Tensor>, input: Tensor, own: Tensor | null, g: Tensor, kept: Set<Tensor>): void {
+  const keep = (): Tensor => {
+    if (own) {
+      kept.add(own);
+      return own;
+    }
+    return new Tensor(native.ops.unary(g.native, 'affine', 1, 0));
+  };
+  if (input.gradFn) {
+    // A tensor used by several ops receives the sum of their gradients.
+    const sum = pending.get(input);
+    if (sum) native.ops.addInPlace(sum.native, g.native);
+    else pending.set(input, keep());
+  } else if (input.requiresGrad) {
+    if (input.grad) native.ops.addInPlace(input.grad.native, g.native);
+    else input.grad = keep();
   }
-  native.ops.addInPlace(sum.native, g.native);
-  g.dispose();
 }
 
 /** Nested number arrays accepted by {@link tensor}. */

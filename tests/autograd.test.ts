@@ -33,4 +33,25 @@ describe('autograd accumulation', () => {
     expect(maxAbsErr(shared.weight.grad!.toArray(), sum(first.weight.grad!.toArray(), second.weight.grad!.toArray()))).toBeLessThan(1e-6);
     expect(maxAbsErr(shared.bias!.grad!.toArray(), sum(first.bias!.grad!.toArray(), second.bias!.grad!.toArray()))).toBeLessThan(1e-6);
   });
+
+  // Backward functions hand one gradient tensor to several inputs (a + b passes g to both): each
+  // input that keeps it must get its own tensor, never a shared one.
+  it('an op that passes one gradient to several inputs gives each its own tensor', () => {
+    const a = tensor([1, 2, 3], { requiresGrad: true });
+    const b = tensor([4, 5, 6], { requiresGrad: true });
+    a.add(b).sum().backward();
+    expect(a.grad).not.toBe(b.grad);
+    expect(Array.from(a.grad!.toArray())).toEqual([1, 1, 1]);
+    a.add(b).mul(2).sum().backward();
+    expect(Array.from(a.grad!.toArray())).toEqual([3, 3, 3]);
+    expect(Array.from(b.grad!.toArray())).toEqual([3, 3, 3]);
+    // The same tensor twice: both uses add up.
+    const x = tensor([1, -2], { requiresGrad: true });
+    x.add(x).add(x.sub(1)).sum().backward();
+    expect(Array.from(x.grad!.toArray())).toEqual([3, 3]);
+    // An intermediate that gets the handed-on gradient and is used again.
+    const c = a.add(1);
+    c.add(c).sum().backward();
+    expect(Array.from(a.grad!.toArray())).toEqual([5, 5, 5]);
+  });
 });

@@ -9,6 +9,7 @@ import { spawnSync } from 'child_process';
 import { tensor } from '../dist/index.js';
 
 const PROBE = path.join(__dirname, 'reliability', 'memory-probe.cjs');
+const SYNC_PROBE = path.join(__dirname, 'reliability', 'sync-loop-probe.cjs');
 
 // Why 16 MB: what is measured is RSS outside V8's heap (rss − heapTotal) after warm-up: V8's
 // young generation alone may grow by 16 MB or more under allocation pressure (seen once at
@@ -60,6 +61,23 @@ describe('memory', () => {
     expect(report.after200MBCollected.rss - report.afterTensors.rss).toBeLessThan(20);
     expect(report.after200MBDisposed.rss - report.afterTensors.rss).toBeLessThan(20);
     expect(report.end.rss - report.afterTensors.rss).toBeLessThan(20);
+  });
+
+  // Without yielding, only the garbage collector frees what each step drops: its finalizers must
+  // run inside the collection (not at the next turn of the event loop, which never comes) and the
+  // freed blocks must be reused. Before both, 6 epochs grew RSS by 247 MB and 2 000 dropped 4 MB
+  // tensors by 8.2 GB; now +17 MB and +70 MB (the host allocator keeps up to 128 MB for reuse and
+  // V8 collects after every ~64 MB of native growth).
+  it('stays flat in a synchronous eager loop: 6 epochs and 2 000 dropped 4 MB tensors without yielding', () => {
+    const r = spawnSync(process.execPath, [SYNC_PROBE, '6', '10000'], { encoding: 'utf8', timeout: 110_000 });
+    if (r.status !== 0) throw new Error(`sync-loop probe failed (status ${r.status}, signal ${r.signal}): ${r.stderr}`);
+    const m = JSON.parse(r.stdout.trim().split('\n').pop()!) as { afterWarmup: number; afterEpochs: number; afterChurn: number; loss: number };
+    console.log(`synchronous eager loop: RSS ${m.afterWarmup.toFixed(0)} MB after warm-up, ${m.afterEpochs.toFixed(0)} MB after 6 epochs, ` +
+      `${m.afterChurn.toFixed(0)} MB after 2 000 dropped 4 MB tensors`);
+    expect(m.loss).toBeLessThan(0.5);
+    if (SANITIZED) return;
+    expect(m.afterEpochs - m.afterWarmup).toBeLessThan(100);
+    expect(m.afterChurn - m.afterEpochs).toBeLessThan(400);
   });
 
   it('dispose() twice is harmless, and a disposed tensor refuses use with a TypeError', () => {

@@ -83,7 +83,7 @@ TensorWrap::TensorWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Tensor
 TensorWrap::~TensorWrap() = default;
 
 // Collected by the GC: the storage goes with the wrapper unless a running driver still shares it.
-void TensorWrap::Finalize(Napi::Env env) {
+void TensorWrap::Finalize(Napi::BasicEnv env) {
   if (external_bytes_) Napi::MemoryManagement::AdjustExternalMemory(env, -external_bytes_);
   external_bytes_ = 0;
   data_.storage.reset();

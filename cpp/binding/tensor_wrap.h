@@ -17,7 +17,9 @@ class TensorWrap : public Napi::ObjectWrap<TensorWrap> {
 
   explicit TensorWrap(const Napi::CallbackInfo& info);
   ~TensorWrap() override;
-  void Finalize(Napi::Env env) override;
+  // Runs inside the garbage collector (a basic finalizer): native work and external-memory
+  // accounting only, so a synchronous loop gets dropped tensors' memory back without yielding.
+  void Finalize(Napi::BasicEnv env) override;
 
   bool disposed() const { return !data_.storage; }
   TensorData& data() { return data_; }

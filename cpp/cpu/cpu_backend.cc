@@ -7,6 +7,7 @@
 #include <new>
 
 #include "cpp/cpu/elementwise_kernels.h"
+#include "cpp/cpu/host_allocator.h"
 #include "cpp/cpu/vector_kernels.h"
 #include "cpp/cpu/gemm.h"
 #include "cpp/devices.h"
@@ -15,7 +16,6 @@
 namespace tinynn::cpu {
 namespace {
 
-constexpr size_t kAlignment = 64;  // one cache line; AVX loads never straddle two
 
 class CallRecording final : public Recording {
  public:
@@ -34,14 +34,8 @@ class DoneMarker final : public Marker {
 
 }  // namespace
 
-void* CpuBackend::alloc(size_t bytes) {
-  size_t rounded = (bytes + kAlignment - 1) / kAlignment * kAlignment;
-  void* p = std::aligned_alloc(kAlignment, rounded);
-  if (!p) throw OutOfMemory("out of host memory allocating " + std::to_string(bytes) + " bytes");
-  return p;
-}
-
-void CpuBackend::free(void* p) noexcept { std::free(p); }
+void* CpuBackend::alloc(size_t bytes) { return HostAllocator::instance().allocate(bytes); }
+void CpuBackend::free(void* p) noexcept { HostAllocator::instance().release(p); }
 void CpuBackend::upload(void* dst, const void* src, size_t bytes) { std::memcpy(dst, src, bytes); }
 void CpuBackend::download(void* dst, const void* src, size_t bytes) { std::memcpy(dst, src, bytes); }
 void CpuBackend::copy(void* dst, const void* src, size_t bytes) { std::memmove(dst, src, bytes); }

@@ -7,13 +7,21 @@
 namespace tinynn::cpu {
 namespace {
 
+// The loops are inlined into each target clone below, so they vectorise at the clone's width (left
+// out of line they were compiled once, for SSE).
+#if defined(__GNUC__)
+#define ELEMENTWISE_INLINE __attribute__((always_inline)) inline
+#else
+#define ELEMENTWISE_INLINE inline
+#endif
+
 template <typename F>
-void map1(const float* x, float* y, size_t n, F f) {
+ELEMENTWISE_INLINE void map1(const float* x, float* y, size_t n, F f) {
   for (size_t i = 0; i < n; ++i) y[i] = f(x[i]);
 }
 
 template <typename F>
-void map2(const float* a, size_t as, const float* b, size_t bs, float* out, size_t n, F f) {
+ELEMENTWISE_INLINE void map2(const float* a, size_t as, const float* b, size_t bs, float* out, size_t n, F f) {
   if (as == 1 && bs == 1) {
     for (size_t i = 0; i < n; ++i) out[i] = f(a[i], b[i]);
   } else if (as == 1) {

@@ -21,8 +21,8 @@ void binary_kernel(BinaryOp op, const float* a, size_t a_step, const float* b, s
 constexpr float kInvSqrt2Pi = 0.39894228040143268f;
 
 // GELU, exact form: x·Φ(x).
-inline float gelu(float x) { return x * normal_cdf(x); }
+VECTOR_MATH_INLINE float gelu(float x) { return x * normal_cdf(x); }
 // d gelu / dx = Φ(x) + x·φ(x)
-inline float gelu_grad(float x) { return normal_cdf(x) + x * (kInvSqrt2Pi * exp_vec(-0.5f * x * x)); }
+VECTOR_MATH_INLINE float gelu_grad(float x) { return normal_cdf(x) + x * (kInvSqrt2Pi * exp_vec(-0.5f * x * x)); }
 
 }  // namespace tinynn::cpu

@@ -8,10 +8,18 @@
 
 namespace tinynn::cpu {
 
+// Inlined into each caller (the element-wise kernels' AVX-512/AVX2 clones among them), so a loop
+// over these vectorises at the caller's width.
+#if defined(__GNUC__)
+#define VECTOR_MATH_INLINE __attribute__((always_inline)) inline
+#else
+#define VECTOR_MATH_INLINE inline
+#endif
+
 // e^x within 2 ulp: x = n·ln2 + r (|r| <= ln2/2, ln2 in two parts), e^r by a degree-6 polynomial
 // (Cephes' expf coefficients), 2^n put into the exponent bits. Overflow gives +inf, underflow 0
 // (below -87.3, where the result would be denormal), NaN stays NaN.
-inline float exp_vec(float x) {
+VECTOR_MATH_INLINE float exp_vec(float x) {
   const float hi = 88.72283f, lo = -87.33654f;
   const float xc = x < lo ? lo : (x > hi ? hi : x);
   const float round = 12582912.f;  // 1.5·2^23: adding and subtracting it rounds to an integer
@@ -34,7 +42,7 @@ inline float exp_vec(float x) {
 }
 
 // erfc(z) for z >= 0 with a relative error below 2e-7 (Numerical Recipes' erfcc, Chebyshev fit).
-inline float erfc_nonneg(float z) {
+VECTOR_MATH_INLINE float erfc_nonneg(float z) {
   const float t = 1.f / (1.f + 0.5f * z);
   float p = 0.17087277f;
   p = p * t - 0.82215223f;
@@ -50,7 +58,7 @@ inline float erfc_nonneg(float z) {
 }
 
 // Φ(x), the standard normal CDF: 0.5·erfc(-x/√2), accurate in relative terms in both tails.
-inline float normal_cdf(float x) {
+VECTOR_MATH_INLINE float normal_cdf(float x) {
   const float z = (x < 0.f ? -x : x) * 0.70710678118654752f;
   const float half_tail = 0.5f * erfc_nonneg(z);
   const float cdf = x < 0.f ? half_tail : 1.f - half_tail;

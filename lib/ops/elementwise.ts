@@ -45,17 +45,12 @@ export function add(x: Tensor, other: Operand): Tensor {
   requireFloat(requireTensor(x, 'add'), 'add');
   if (typeof other === 'number') {
     const y = unaryOp(x, 'affine', 1, checkNumber('add', other));
-    return record(y, [x], (g) => [g ? identity(g) : null]);
+    return record(y, [x], (g) => [g]);
   }
   const o = operand('add', x, other);
   const y = binaryOp(x, o, 'add');
-  return record(y, [x, o], (g) => {
-    if (!g) return [null, null];
-    // g itself can go to one input of its own shape (runBackward then keeps it); the other copies.
-    const dx = sumToShape(g, x.shape);
-    const dOther = sumToShape(g, o.shape);
-    return [dx, dOther === g && dx === g ? identity(g) : dOther];
-  });
+  // g itself goes to an input of its own shape (runBackward copies it only where it must).
+  return record(y, [x, o], (g) => (g ? [sumToShape(g, x.shape), sumToShape(g, o.shape)] : [null, null]));
 }
 
 /** x - other. */
@@ -63,16 +58,16 @@ export function sub(x: Tensor, other: Operand): Tensor {
   requireFloat(requireTensor(x, 'sub'), 'sub');
   if (typeof other === 'number') {
     const y = unaryOp(x, 'affine', 1, -checkNumber('sub', other));
-    return record(y, [x], (g) => [g ? identity(g) : null]);
+    return record(y, [x], (g) => [g]);
   }
   const o = operand('sub', x, other);
   const y = binaryOp(x, o, 'sub');
   return record(y, [x, o], (g) => {
     if (!g) return [null, null];
     const ng = unaryOp(g, 'neg');
-    const go = reduceGrad(ng, o);
-    free(ng);
-    return [reduceGrad(g, x), go];
+    const go = sumToShape(ng, o.shape);
+    if (go !== ng) free(ng);
+    return [sumToShape(g, x.shape), go];
   });
 }
 
@@ -101,16 +96,17 @@ export function div(x: Tensor, other: Operand): Tensor {
   return record(y, inputs, (g) => {
     if (!g) return inputs.map(() => null);
     const gx = binaryOp(g, o, 'div');
-    const dx = reduceGrad(gx, x);
-    free(gx);
+    const dx = sumToShape(gx, x.shape);
+    if (dx !== gx) free(gx);
     if (inputs.length === 1) return [dx];
     // d(x/o)/do = -x/o²
     const o2 = binaryOp(o, o, 'mul');
     const gxo = binaryOp(g, x, 'mul');
     const q = binaryOp(gxo, o2, 'div');
     const nq = unaryOp(q, 'neg');
-    const dOther = reduceGrad(nq, o);
-    free(o2, gxo, q, nq);
+    const dOther = sumToShape(nq, o.shape);
+    free(o2, gxo, q);
+    if (dOther !== nq) free(nq);
     return [dx, dOther];
   });
 }
@@ -221,18 +217,6 @@ function compare(op: 'eq' | 'gt' | 'lt', x: Tensor, other: Operand): Tensor {
   const out = binaryOp(x, o, op);
   if (o !== other) o.dispose();
   return out;
-}
-
-// A copy of g (the gradient of x + s or x - s).
-function identity(g: Tensor): Tensor {
-  return unaryOp(g, 'affine', 1, 0);
-}
-
-// g summed to input's shape, always as a new tensor (the caller still owns g).
-function reduceGrad(g: Tensor | null, input: Tensor): Tensor | null {
-  if (!g) return null;
-  const r = sumToShape(g, input.shape);
-  return r === g ? identity(g) : r;
 }
 
 // (g · factor) summed to input's shape.

@@ -21,10 +21,11 @@ function reduction(op: ReduceName, x: Tensor, dim: number | null | undefined, ke
   return record(y, [x], (g) => {
     if (!g) return [null];
     const count = d === null ? x.size : x.shape[d];
-    // g, shaped to keep the reduced dimension, spread back over x's shape.
-    const gk = native.ops.reshape(g.native, keptShape(x.shape, d));
+    // g, shaped to keep the reduced dimension (a whole-tensor result broadcasts as it is), spread
+    // back over x's shape.
+    const gk = d === null || keepdim ? g.native : native.ops.reshape(g.native, keptShape(x.shape, d));
     const spread = new Tensor(native.ops.expand(gk, [...x.shape]));
-    gk.dispose();
+    if (gk !== g.native) gk.dispose();
     if (op === 'sum') return [spread];
     if (op === 'mean') {
       const out = new Tensor(native.ops.unary(spread.native, 'affine', 1 / count, 0));
