@@ -176,6 +176,9 @@ class Backend {
   // validate labels; the kernels stay in bounds regardless).
   virtual void softmax_xent(const float* logits, const int32_t* labels, int rows, int cols,
                             float* loss, float* dlogits, int32_t* correct) = 0;
+  // out[i] = scale with probability keep, else 0 (dropout's mask), drawn by counter_uniform
+  // (cpp/counter_random.h) under the keys: the same keys give the same mask on every backend.
+  virtual void bernoulli_mask(float* out, size_t n, float keep, float scale, uint32_t key0, uint32_t key1) = 0;
   // Mean squared error over n elements: *loss = mean((pred - target)²); dpred (if not null) =
   // 2·(pred - target)/n.
   virtual void mse(const float* pred, const float* target, size_t n, float* loss, float* dpred) = 0;

@@ -158,6 +158,10 @@ void CudaBackend::unary(UnaryOp op, const float* x, float* y, size_t n, float a,
   launch_unary(enter(), op, x, y, n, a, b);
 }
 
+void CudaBackend::bernoulli_mask(float* out, size_t n, float keep, float scale, uint32_t key0, uint32_t key1) {
+  launch_bernoulli_mask(enter(), out, n, keep, scale, key0, key1);
+}
+
 void CudaBackend::binary(BinaryOp op, const float* a, const float* b, float* out, const Broadcast& shape,
                          float param) {
   launch_binary(enter(), op, a, b, out, shape, param);

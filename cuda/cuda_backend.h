@@ -34,6 +34,7 @@ class CudaBackend final : public Backend {
             const float* B, int ldb, float beta, float* C, int ldc,
             const GemmEpilogue& epilogue) override;
   void unary(UnaryOp op, const float* x, float* y, size_t n, float a, float b) override;
+  void bernoulli_mask(float* out, size_t n, float keep, float scale, uint32_t key0, uint32_t key1) override;
   void binary(BinaryOp op, const float* a, const float* b, float* out, const Broadcast& shape,
               float param) override;
   void reduce(ReduceOp op, const float* x, float* out, int64_t outer, int64_t len, int64_t inner,

@@ -23,6 +23,10 @@ void launch_unary(cudaStream_t stream, UnaryOp op, const float* x, float* y, siz
 void launch_binary(cudaStream_t stream, BinaryOp op, const float* a, const float* b, float* out,
                    const Broadcast& shape, float param);
 
+// Backend::bernoulli_mask (kernels_random.cu).
+void launch_bernoulli_mask(cudaStream_t stream, float* out, size_t n, float keep, float scale, uint32_t key0,
+                           uint32_t key1);
+
 // Backend::reduce and Backend::argmax (kernels_reduce.cu).
 void launch_reduce(cudaStream_t stream, ReduceOp op, const float* x, float* out, int64_t outer, int64_t len,
                    int64_t inner, bool accumulate);

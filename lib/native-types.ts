@@ -91,6 +91,7 @@ export interface NativeOps {
   sliceRows(x: NativeTensor, start: number, count: number): NativeTensor;
   /** src [N, C] rows picked by indices → [B, C]. */
   gatherRows(src: NativeTensor, indices: Int32Array): NativeTensor;
+  bernoulliMask(shape: number[], device: string, keep: number, scale: number, key0: number, key1: number): NativeTensor;
   /**
    * One optimizer update of params (PyTorch semantics). states[i]: param i's state tensors (SGD: its
    * momentum buffer when momentum != 0, else none); steps: the optimizer's int32 cpu step counts,

@@ -227,6 +227,34 @@ describe('train/eval and Dropout', () => {
     expect(Array.from(gs).filter((g) => g === 0).length).toBe(Array.from(ys).filter((o) => o === 0).length);
   });
 
+  // The mask is drawn natively from a counter-based hash under two keys taken from the generator
+  // (cpp/counter_random.h): here the hash is written again in JS (32-bit integer math) and the
+  // native mask must match it element for element; neighbours must be uncorrelated.
+  it('draws the mask from the counter-based hash: equal to a JS reference, neighbours uncorrelated', () => {
+    const hash32 = (v: number): number => {
+      let x = v >>> 0;
+      x = (x ^ (x >>> 16)) >>> 0;
+      x = Math.imul(x, 0x21f0aaad) >>> 0;
+      x = (x ^ (x >>> 15)) >>> 0;
+      x = Math.imul(x, 0x735a2d97) >>> 0;
+      return (x ^ (x >>> 15)) >>> 0;
+    };
+    const keys = new Generator(5);
+    const key0 = keys.nextUint32(), key1 = keys.nextUint32();
+    const ones = tensor(new Float32Array(N).fill(1), { shape: [100, 100] });
+    const y = new nn.Dropout(P, { generator: new Generator(5) }).forward(ones).toArray();
+    let mismatches = 0, products = 0;
+    for (let i = 0; i < N; i++) {
+      const h = hash32((hash32((i ^ key0) >>> 0) + (key1 ^ hash32(0))) >>> 0);
+      const kept = (h >>> 8) / 16777216 < 1 - P;
+      if (kept !== (y[i] !== 0)) mismatches++;
+      if (i > 0) products += (y[i] !== 0 ? 1 : 0) * (y[i - 1] !== 0 ? 1 : 0);
+    }
+    expect(mismatches).toBe(0);
+    // P(both neighbours kept) = (1-p)² for independent draws; σ of the mean ≈ 0.005.
+    expect(Math.abs(products / (N - 1) - (1 - P) ** 2)).toBeLessThan(0.025);
+  });
+
   it('is the identity in eval mode and for p = 0; p = 1 drops everything; bad p is refused', () => {
     const x = input();
     expect(values(new nn.Dropout(P).eval().forward(x))).toEqual(values(x));

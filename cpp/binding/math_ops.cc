@@ -8,6 +8,7 @@
 #include "cpp/binding/op_args.h"
 #include "cpp/binding/op_names.h"
 #include "cpp/binding/tensor_wrap.h"
+#include "cpp/devices.h"
 #include "cpp/errors.h"
 
 namespace tinynn::binding {
@@ -131,6 +132,24 @@ Napi::Value gather_rows(const Napi::CallbackInfo& info) {
   });
 }
 
+// bernoulliMask(shape, device, keep, scale, key0, key1) → scale with probability keep, else 0, drawn
+// under the two 32-bit keys (the same keys give the same mask on every backend).
+Napi::Value bernoulli_mask(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guard(env, [&]() -> Napi::Value {
+    std::vector<int64_t> shape = read_shape(info[0], "shape");
+    Backend& be = backend_for(parse_device(read_string(info[1], "device")));
+    const double keep = read_finite(info[2], "keep");
+    if (keep < 0 || keep > 1) throw RangeError("keep must be in [0, 1], got " + std::to_string(keep));
+    const float scale = static_cast<float>(read_finite(info[3], "scale"));
+    const auto key0 = static_cast<uint32_t>(read_int(info[4], "key0", 0, UINT32_MAX));
+    const auto key1 = static_cast<uint32_t>(read_int(info[5], "key1", 0, UINT32_MAX));
+    TensorData out = make_tensor(be, std::move(shape), DType::F32);
+    be.bernoulli_mask(out.ptr<float>(), out.numel(), static_cast<float>(keep), scale, key0, key1);
+    return TensorWrap::wrap(env, std::move(out));
+  });
+}
+
 }  // namespace
 
 void define_math_ops(Napi::Env env, Napi::Object ops) {
@@ -140,6 +159,7 @@ void define_math_ops(Napi::Env env, Napi::Object ops) {
   ops.Set("logSoftmax", Napi::Function::New(env, log_softmax, "logSoftmax"));
   ops.Set("mse", Napi::Function::New(env, mse, "mse"));
   ops.Set("gatherRows", Napi::Function::New(env, gather_rows, "gatherRows"));
+  ops.Set("bernoulliMask", Napi::Function::New(env, bernoulli_mask, "bernoulliMask"));
 }
 
 }  // namespace tinynn::binding

@@ -1,4 +1,4 @@
-// CpuBackend's element-wise primitives: unary and binary (with broadcasting).
+// CpuBackend's element-wise primitives: unary, binary (with broadcasting) and dropout's mask.
 #include <vector>
 
 #include "cpp/cpu/cpu_backend.h"
@@ -44,6 +44,11 @@ bool is_transcendental(UnaryOp op) {
 void CpuBackend::unary(UnaryOp op, const float* x, float* y, size_t n, float a, float b) {
   const size_t grain = is_transcendental(op) ? kElementGrain / 8 : kElementGrain;
   parallel_range(pool_, n, grain, [&](size_t i0, size_t i1) { unary_kernel(op, x + i0, y + i0, i1 - i0, a, b); });
+}
+
+void CpuBackend::bernoulli_mask(float* out, size_t n, float keep, float scale, uint32_t key0, uint32_t key1) {
+  parallel_range(pool_, n, kElementGrain / 4,
+                 [&](size_t i0, size_t i1) { bernoulli_kernel(out + i0, i0, i1 - i0, keep, scale, key0, key1); });
 }
 
 void CpuBackend::binary(BinaryOp op, const float* a, const float* b, float* out, const Broadcast& bc, float param) {

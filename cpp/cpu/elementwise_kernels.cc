@@ -4,6 +4,8 @@
 #include <cmath>
 #include <limits>
 
+#include "cpp/counter_random.h"
+
 namespace tinynn::cpu {
 namespace {
 
@@ -104,6 +106,11 @@ ELEMENTWISE_CLONES void binary_kernel(BinaryOp op, const float* a, size_t as, co
     case BinaryOp::GeluGrad:
       return map2(a, as, b, bs, out, n, [](float dy, float x) { return dy * gelu_grad(x); });
   }
+}
+
+ELEMENTWISE_CLONES void bernoulli_kernel(float* out, size_t first, size_t n, float keep, float scale, uint32_t key0,
+                                         uint32_t key1) {
+  for (size_t i = 0; i < n; ++i) out[i] = bernoulli_mask_value(key0, key1, first + i, keep, scale);
 }
 
 }  // namespace tinynn::cpu

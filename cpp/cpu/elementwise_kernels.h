@@ -13,6 +13,8 @@ UnaryOp activation_op(Activation activation);
 
 // y[i] = op(x[i]) for i < n (y may alias x).
 void unary_kernel(UnaryOp op, const float* x, float* y, size_t n, float a, float b);
+// out[i] = bernoulli_mask_value(key0, key1, first + i, keep, scale) for i < n.
+void bernoulli_kernel(float* out, size_t first, size_t n, float keep, float scale, uint32_t key0, uint32_t key1);
 
 // out[i] = op(a[i·a_step], b[i·b_step]) for i < n (steps 0 or 1: a scalar operand or a row).
 void binary_kernel(BinaryOp op, const float* a, size_t a_step, const float* b, size_t b_step, float* out,

@@ -48,10 +48,11 @@ export class Dropout extends Module {
   override forward(x: Tensor): Tensor {
     if (!this.training || this.p === 0) return x;
     const keep = 1 - this.p;
-    const u = this.generator.uniform(x.size, 0, 1);
+    // The mask is drawn on x's device under two keys from the generator (cpp/counter_random.h):
+    // the same seed gives the same mask on the CPU and on CUDA.
     const scale = keep === 0 ? 0 : 1 / keep;
-    for (let i = 0; i < u.length; i++) u[i] = u[i] < keep ? scale : 0;
-    const mask = new Tensor(new native.Tensor(u, [...x.shape], x.device));
+    const mask = new Tensor(native.ops.bernoulliMask([...x.shape], x.device, keep, scale,
+      this.generator.nextUint32(), this.generator.nextUint32()));
     return mul(x, mask);
   }
 

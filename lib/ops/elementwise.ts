@@ -5,7 +5,7 @@ import { native } from '../native';
 import type { NativeBinaryOp, NativeUnaryOp } from '../native-types';
 import { Tensor } from '../tensor';
 import { broadcastShapes, sumToShape } from './broadcast';
-import { free, record, requireFloat, requireTensor } from './graph';
+import { free, record, requireFloat, requireTensor, tracks } from './graph';
 
 /** A tensor or a number, as the second operand of an arithmetic op. */
 export type Operand = Tensor | number;
@@ -83,7 +83,8 @@ export function mul(x: Tensor, other: Operand): Tensor {
   const y = binaryOp(x, o, 'mul');
   return record(y, [x, o], (g) => {
     if (!g) return [null, null];
-    return [productGrad(g, o, x), productGrad(g, x, o)];
+    // Only for the inputs that need one (a dropout mask or a constant does not).
+    return [tracks(x) ? productGrad(g, o, x) : null, tracks(o) ? productGrad(g, x, o) : null];
   });
 }
 

@@ -456,6 +456,16 @@ export function opChecks(native, rnd, device = 'cuda') {
     });
   }
 
+  // bernoulliMask: dropout's counter-based mask, the same keys giving the same mask bit for bit.
+  for (const [shape, keep] of [[[1], 0.5], [[64, 256], 0.8], [[129, 785], 0.3], [[3, 5, 7], 1], [[1000], 0]]) {
+    add(`bernoulliMask [${shape}] keep=${keep}`, () => {
+      const key0 = rnd.ints(1, 2 ** 31)[0], key1 = rnd.ints(1, 2 ** 31)[0];
+      const scale = keep > 0 ? 1 / keep : 0;
+      const r = { cpu: track(ops.bernoulliMask(shape, 'cpu', keep, scale, key0, key1)), cuda: track(ops.bernoulliMask(shape, 'cuda', keep, scale, key0, key1)) };
+      return all(sameShape(r, shape), compare('mask', r.cuda.toArray(), r.cpu.toArray(), 0));
+    });
+  }
+
   // optimizerStep: SGD over 20 tensors (two CUDA launches of up to 16) for three steps, each
   // parameter counting in its own slot of the steps tensor. Slots start at 0, or at 5 for every
   // third parameter (those take the momentum rule from their first call here); at 0 the first

@@ -13,6 +13,8 @@
 //   - the GEMM epilogue (cuda/kernels_epilogue.cuh), bias + every Activation, with and without a
 //     bias, on rows with a stride past their end (the gap untouched);
 //   - gather_rows (cuda/kernels_gather.cuh), repeated and boundary indices;
+//   - bernoulli_mask (cuda/kernels_random.cuh): every element equal to cpp/counter_random.h's
+//     formula for its index (the CPU backend's loop), the kept fraction within 5 sigma of keep;
 //   - the SGD step over many tensors (cuda/kernels_sgd.cuh) packed as the launcher packs them
 //     (sgd_args: 16 per launch, empty tensors skipped), for each SGD setting, three steps.
 // References: the ops made of correctly rounded float operations (neg, abs, sqrt, relu, leaky
@@ -27,6 +29,7 @@
 #include "cuda/kernels_binary.cuh"
 #include "cuda/kernels_epilogue.cuh"
 #include "cuda/kernels_gather.cuh"
+#include "cuda/kernels_random.cuh"
 #include "cuda/kernels_sgd.cuh"
 #include "cuda/kernels_unary.cuh"
 #include "cuda/launch_shape.cuh"
@@ -670,6 +673,42 @@ Case gather_rows_case(uint64_t seed) {
   return cs;
 }
 
+// ---- bernoulli_mask ----------------------------------------------------------------------------
+
+Case bernoulli_case(float keep, uint64_t seed) {
+  Case cs;
+  constexpr size_t N = 100003;
+  cs.name = "bernoulli_mask: keep " + std::to_string(keep) + ", " + std::to_string(N) + " elements, grid stride";
+  Timer timer;
+  Rng rng(seed);
+  Compare c;
+  const uint32_t key0 = static_cast<uint32_t>(rng.below(1u << 31)) * 2u + 1u, key1 = static_cast<uint32_t>(rng.below(1u << 31));
+  const float scale = keep > 0 ? 1.f / keep : 0.f;
+  for (int pass = 0; pass < 2; ++pass) {
+    DeviceBuffer<float> out(N);
+    if (pass == 0)
+      launch_1d<NoSmem>(gpu::blocks_for(N), gpu::kThreads, 0, [&](NoSmem&) {
+        gpu::random::bernoulli_body<uint32_t>(out.data(), static_cast<uint32_t>(N), keep, scale, key0, key1);
+      });
+    else
+      launch_1d<NoSmem>(kStrideBlocks, 64, 0, [&](NoSmem&) {
+        gpu::random::bernoulli_body<size_t>(out.data(), N, keep, scale, key0, key1);
+      });
+    const std::vector<float> got = download(out);
+    size_t kept = 0;
+    for (size_t i = 0; i < N; ++i) {
+      c.same(pass ? "mask (grid stride)" : "mask", i, got[i], tinynn::bernoulli_mask_value(key0, key1, i, keep, scale));
+      kept += got[i] != 0.f;
+    }
+    // The kept fraction: binomial, within 5 standard deviations (exact at keep 0 and 1).
+    const double sigma = std::sqrt(static_cast<double>(N) * keep * (1 - keep));
+    c.near("kept fraction", 0, static_cast<double>(kept) / N, keep, 1.0, 5 * sigma / N);
+  }
+  Report::fold(cs, c);
+  cs.seconds = timer.seconds();
+  return cs;
+}
+
 // ---- the SGD step -----------------------------------------------------------------------------
 
 // optimizer_update as launch_sgd_update runs it: sgd_args() per 16 tensors, blocks_for(total) ×
@@ -769,6 +808,7 @@ int main() {
   report.add(strided_copy_case(++seed));
   for (int a = 0; a <= static_cast<int>(Activation::Gelu); ++a) report.add(epilogue_case(static_cast<Activation>(a), ++seed));
   report.add(gather_rows_case(++seed));
+  for (float keep : {0.f, 0.2f, 0.5f, 0.9f, 1.f}) report.add(bernoulli_case(keep, ++seed));
   for (const Sgd* o : {&kPlain, &kMomentum, &kDamped, &kNesterov}) report.add(sgd_case(*o, false, ++seed));
   report.add(sgd_case(kNesterov, true, ++seed));
   return report.print("elementwise_test");
