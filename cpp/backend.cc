@@ -7,6 +7,11 @@
 
 namespace tinynn {
 
+std::atomic<uint64_t>& host_sync_count() {
+  static std::atomic<uint64_t> count{0};
+  return count;
+}
+
 std::unique_ptr<StepExecutor> Backend::fused_executor(const StepPlan&, const FusionOptions&) { return nullptr; }
 
 Broadcast broadcast_shapes(const int64_t* a, int a_rank, const int64_t* b, int b_rank) {

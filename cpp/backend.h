@@ -5,6 +5,7 @@
 // asynchronous (CUDA enqueues on the backend's stream); download() and synchronize() wait for all
 // of it, a Marker for the part before it.
 #pragma once
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -186,6 +187,9 @@ class Backend {
   // parameters (SGD: step 1 initialises the momentum buffers to the gradient, as PyTorch does).
   virtual void optimizer_update(const ParamUpdate* params, int count, const OptimizerConfig& config,
                                 int64_t step) = 0;
+  // out[r, c] = 1 where c == labels[r], else 0 ([rows, classes]); a row whose label is outside
+  // [0, classes) is all NaN, so a loss built on it is NaN (the labels are not read on the host).
+  virtual void one_hot(const int32_t* labels, int rows, int classes, float* out) = 0;
   // dst[r, :] = src[indices[r], :] (float rows of `cols`).
   virtual void gather_rows(const float* src, int cols, const int32_t* indices, int rows, float* dst) = 0;
   // x[r, :] = images[indices[r], :]·scale + shift (u8 → f32); y[r] = labels[indices[r]].
@@ -197,6 +201,11 @@ class Backend {
   // runs the composed reference). Default: none.
   virtual std::unique_ptr<StepExecutor> fused_executor(const StepPlan& plan, const FusionOptions& options);
 };
+
+// How many times the host has waited for a device queue: each backend counts its downloads,
+// synchronize() calls and frees that wait (CUDA's cudaFree), the CPU backend the same calls, so a
+// test on the CPU sees how many waits the same work costs on a GPU (native.hostSyncs()).
+std::atomic<uint64_t>& host_sync_count();
 
 // The Broadcast of two shapes (numpy rules), as given with their ranks; throws RangeError when
 // they do not broadcast.

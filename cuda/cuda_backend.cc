@@ -40,37 +40,58 @@ const StreamResources& CudaBackend::enter_queue() {
   return *resources_;
 }
 
-void* CudaBackend::alloc(size_t bytes) {
+bool CudaBackend::use_stream_ordered_memory() {
   make_current(device_);
+  int supported = 0;
+  if (cudaDeviceGetAttribute(&supported, cudaDevAttrMemoryPoolsSupported, device_) != cudaSuccess || !supported) {
+    cudaGetLastError();
+    return false;
+  }
+  cudaMemPool_t pool = nullptr;
+  check_cuda(cudaDeviceGetDefaultMemPool(&pool, device_), "cudaDeviceGetDefaultMemPool");
+  // Keep freed memory in the pool (the default threshold 0 hands it back at every synchronize).
+  uint64_t keep = UINT64_MAX;
+  check_cuda(cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &keep),
+             "cudaMemPoolSetAttribute(release threshold)");
+  stream_ordered_ = true;
+  return true;
+}
+
+void* CudaBackend::alloc(size_t bytes) {
+  cudaStream_t stream = enter();
   void* p = nullptr;
   std::unique_lock<std::mutex> no_capture_meanwhile(capture_lock());
-  const cudaError_t status = cudaMalloc(&p, std::max<size_t>(bytes, 1));
+  const size_t size = std::max<size_t>(bytes, 1);
+  const cudaError_t status = stream_ordered_ ? cudaMallocAsync(&p, size, stream) : cudaMalloc(&p, size);
   no_capture_meanwhile.unlock();
   if (status == cudaErrorMemoryAllocation) {
     cudaGetLastError();  // not sticky: the device stays usable
     size_t free_bytes = 0, total_bytes = 0;
     cudaMemGetInfo(&free_bytes, &total_bytes);
     cudaGetLastError();
-    throw OutOfMemory("CUDA out of memory: cudaMalloc of " + describe_bytes(bytes) + " on cuda:" +
+    throw OutOfMemory("CUDA out of memory: allocating " + describe_bytes(bytes) + " on cuda:" +
                       std::to_string(device_) + " failed (" + describe_bytes(free_bytes) +
                       " free of " + describe_bytes(total_bytes) + ")");
   }
-  check_cuda(status, "cudaMalloc");
+  check_cuda(status, stream_ordered_ ? "cudaMallocAsync" : "cudaMalloc");
   return p;
 }
 
 void CudaBackend::free(void* p) noexcept {
-  // cudaFree waits for the work that may still use p on any stream. Its status is ignored: at
-  // process exit the runtime may already be unloading (cudaErrorCudartUnloading), and a sticky
-  // device fault is reported by the next checked call anyway.
+  // cudaFree waits for the work that may still use p on any stream; cudaFreeAsync orders the free
+  // after the work queued on this stream (where the process-wide backend's tensors are used). The
+  // status is ignored: at process exit the runtime may already be unloading
+  // (cudaErrorCudartUnloading), and a sticky device fault is reported by the next checked call.
   if (!p) return;
+  cudaStream_t stream = nullptr;
   try {
-    make_current(device_);
+    stream = enter();
   } catch (...) {
     return;
   }
   std::lock_guard<std::mutex> no_capture_meanwhile(capture_lock());
-  if (cudaFree(p) != cudaSuccess) cudaGetLastError();
+  if (!stream_ordered_) ++host_sync_count();
+  if ((stream_ordered_ ? cudaFreeAsync(p, stream) : cudaFree(p)) != cudaSuccess) cudaGetLastError();
 }
 
 void CudaBackend::upload(void* dst, const void* host_src, size_t bytes) {
@@ -81,6 +102,7 @@ void CudaBackend::upload(void* dst, const void* host_src, size_t bytes) {
 }
 
 void CudaBackend::download(void* host_dst, const void* src, size_t bytes) {
+  ++host_sync_count();
   cudaStream_t stream = enter();
   check_cuda(cudaMemcpyAsync(host_dst, src, bytes, cudaMemcpyDeviceToHost, stream),
              "cudaMemcpyAsync(device to host)");
@@ -96,7 +118,10 @@ void CudaBackend::zero(void* dst, size_t bytes) {
   check_cuda(cudaMemsetAsync(dst, 0, bytes, enter()), "cudaMemsetAsync");
 }
 
-void CudaBackend::synchronize() { check_cuda(cudaStreamSynchronize(enter()), "cudaStreamSynchronize"); }
+void CudaBackend::synchronize() {
+  ++host_sync_count();
+  check_cuda(cudaStreamSynchronize(enter()), "cudaStreamSynchronize");
+}
 
 std::unique_ptr<Marker> CudaBackend::mark() { return record_marker(device_, enter()); }
 
@@ -112,6 +137,7 @@ void CudaBackend::upload_unqueued(void* dst, const void* host_src, size_t bytes)
 }
 
 void CudaBackend::download_unqueued(void* host_dst, const void* src, size_t bytes) {
+  ++host_sync_count();
   make_current(device_);
   cudaStream_t copy_stream = resources_->copy_stream();
   check_cuda(cudaMemcpyAsync(host_dst, src, bytes, cudaMemcpyDeviceToHost, copy_stream),
@@ -199,6 +225,10 @@ void CudaBackend::optimizer_update(const ParamUpdate* params, int count, const O
       return;
   }
   throw RangeError("optimizer_update: unknown optimizer kind");
+}
+
+void CudaBackend::one_hot(const int32_t* labels, int rows, int classes, float* out) {
+  launch_one_hot(enter(), labels, rows, classes, out);
 }
 
 void CudaBackend::gather_rows(const float* src, int cols, const int32_t* indices, int rows, float* dst) {

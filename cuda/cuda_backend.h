@@ -1,4 +1,5 @@
-// The CUDA implementation of Backend: device memory from cudaMalloc, GEMMs through cuBLAS, the
+// The CUDA implementation of Backend: device memory from cudaMalloc (stream-ordered, from the
+// device's memory pool, for the process-wide backend of a device), GEMMs through cuBLAS, the
 // other primitives in tinynn's own kernels (cuda/kernels.h), all enqueued on the backend's own
 // stream; its fused executor (cuda/cuda_fused_step.h) runs on the same stream. Nothing
 // synchronises the host except download(), synchronize(), a Marker's wait() and the unqueued
@@ -46,6 +47,7 @@ class CudaBackend final : public Backend {
   void mse(const float* pred, const float* target, size_t n, float* loss, float* dpred) override;
   void optimizer_update(const ParamUpdate* params, int count, const OptimizerConfig& config,
                         int64_t step) override;
+  void one_hot(const int32_t* labels, int rows, int classes, float* out) override;
   void gather_rows(const float* src, int cols, const int32_t* indices, int rows, float* dst) override;
   void gather_batch(const uint8_t* images, const uint8_t* labels, int features,
                     const int32_t* indices, int rows, float scale, float shift, float* x,
@@ -59,12 +61,20 @@ class CudaBackend final : public Backend {
   // thread and returns its queue (stream, cuBLAS handle, reduction scratch).
   const StreamResources& enter_queue();
 
+  // For the process-wide backend of a device, which outlives every tensor on it: memory comes from
+  // the device's pool in stream order (cudaMallocAsync / cudaFreeAsync on this stream), so freeing
+  // a tensor does not wait for the device as cudaFree does, and the pool keeps freed memory for
+  // reuse. Returns false (and changes nothing) where the device has no memory pools. Forked
+  // queues keep cudaMalloc / cudaFree: their streams end before their tensors may.
+  bool use_stream_ordered_memory();
+
  private:
   // Makes this backend's device current on the calling thread and returns its stream.
   cudaStream_t enter();
 
   int device_;
   std::shared_ptr<StreamResources> resources_;
+  bool stream_ordered_ = false;
 };
 
 }  // namespace tinynn::gpu

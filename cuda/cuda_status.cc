@@ -115,7 +115,11 @@ Backend& cuda_backend(int index) {
   Registry& r = registry();
   std::lock_guard<std::mutex> lock(r.mutex);
   if (r.backends.empty()) r.backends.resize(status.device_count, nullptr);
-  if (!r.backends[index]) r.backends[index] = new gpu::CudaBackend(index, *gpu::cublas_api());
+  if (!r.backends[index]) {
+    auto* backend = new gpu::CudaBackend(index, *gpu::cublas_api());
+    backend->use_stream_ordered_memory();
+    r.backends[index] = backend;
+  }
   return *r.backends[index];
 }
 

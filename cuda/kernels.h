@@ -48,11 +48,12 @@ void launch_mse(cudaStream_t stream, const LossScratch& scratch, const float* pr
 void launch_sgd_update(cudaStream_t stream, const ParamUpdate* params, int count, const SgdConfig& config,
                        bool first_step);
 
-// Backend::gather_batch and Backend::gather_rows (kernels_gather.cu).
+// Backend::gather_batch, Backend::gather_rows and Backend::one_hot (kernels_gather.cu).
 void launch_gather_batch(cudaStream_t stream, const uint8_t* images, const uint8_t* labels,
                          int features, const int32_t* indices, int rows, float scale, float shift,
                          float* x, int32_t* y);
 void launch_gather_rows(cudaStream_t stream, const float* src, int cols, const int32_t* indices, int rows,
                         float* dst);
+void launch_one_hot(cudaStream_t stream, const int32_t* labels, int rows, int classes, float* out);
 
 }  // namespace tinynn::gpu

@@ -1,5 +1,5 @@
-// The row gathers: a batch of u8 samples to float (Backend::gather_batch) and float rows by index
-// (Backend::gather_rows). A thread per output element, consecutive threads along a row.
+// The row gathers: a batch of u8 samples to float (Backend::gather_batch), float rows by index
+// (Backend::gather_rows), and one-hot rows of labels (Backend::one_hot). A thread per output element, consecutive threads along a row.
 #include "cuda/check.h"
 #include "cuda/kernels.h"
 #include "cuda/kernels_gather.cuh"
@@ -31,7 +31,22 @@ __global__ void gather_rows_kernel(const float* __restrict__ src, Index cols, co
   gather::gather_rows_body<Index>(src, cols, indices, rows, dst);
 }
 
+template <typename Index>
+__global__ void one_hot_kernel(const int32_t* __restrict__ labels, Index rows, Index classes, float* __restrict__ out) {
+  gather::one_hot_body<Index>(labels, rows, classes, out);
+}
+
 }  // namespace
+
+void launch_one_hot(cudaStream_t stream, const int32_t* labels, int rows, int classes, float* out) {
+  if (rows <= 0 || classes <= 0) return;
+  const size_t n = static_cast<size_t>(rows) * classes;
+  if (fits_u32(rows, classes))
+    one_hot_kernel<uint32_t><<<blocks_for(n), kThreads, 0, stream>>>(labels, rows, classes, out);
+  else
+    one_hot_kernel<size_t><<<blocks_for(n), kThreads, 0, stream>>>(labels, rows, classes, out);
+  check_launch("one_hot kernel launch");
+}
 
 void launch_gather_batch(cudaStream_t stream, const uint8_t* images, const uint8_t* labels,
                          int features, const int32_t* indices, int rows, float scale, float shift,

@@ -1,6 +1,7 @@
 // The fused ops behind nn.Linear and the default CrossEntropyLoss. Each calls one native op
 // forward and records a GradFn whose backward calls native ops too.
 import { native } from './native';
+import { timesGradient } from './ops/elementwise';
 import { isGradEnabled, Tensor } from './tensor';
 
 function requireTensor(value: unknown, what: string): Tensor {
@@ -44,30 +45,22 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null, relu = fa
 
 /**
  * Mean softmax cross-entropy of logits [B, C] against int32 labels [B] (one native pass gives the
- * loss and dlogits). Returns a one-element CPU tensor; its backward feeds dlogits to the logits.
+ * loss and dlogits). Returns a 0-d tensor on the logits' device (nothing waits for a GPU: a NaN in
+ * the logits, or on a GPU a label out of range, shows as a NaN loss); its backward feeds dlogits
+ * to the logits.
  */
 export function crossEntropy(logits: Tensor, labels: Tensor): Tensor {
   requireTensor(logits, 'logits');
   requireTensor(labels, 'labels');
   const wantGrad = isGradEnabled() && (logits.requiresGrad || logits.gradFn !== null);
   const { loss, dlogits } = native.ops.softmaxCrossEntropy(logits.native, labels.native, wantGrad);
-  if (!Number.isFinite(loss)) {
-    dlogits?.dispose();
-    throw new RangeError(`cross-entropy loss is ${loss}: the logits hold NaN or infinite values`);
-  }
-  const out = new Tensor(new native.Tensor(new Float32Array([loss]), [1], 'cpu'));
+  const out = new Tensor(loss);
   if (!wantGrad || !dlogits) return out;
   out.requiresGrad = true;
   out.gradFn = {
     inputs: [logits],
-    backward: (gradOutput) => {
-      // dlogits is d loss / d logits; a loss that was scaled afterwards scales it too.
-      const scale = gradOutput ? gradOutput.item() : 1;
-      if (scale === 1) return [new Tensor(dlogits)];
-      const scaled = native.ops.unary(dlogits, 'affine', scale, 0);
-      dlogits.dispose();
-      return [new Tensor(scaled)];
-    },
+    // dlogits is d loss / d logits; a loss that was scaled afterwards scales it too.
+    backward: (gradOutput) => [timesGradient(new Tensor(dlogits), gradOutput)],
   };
   return out;
 }

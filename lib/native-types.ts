@@ -62,8 +62,9 @@ export interface NativeOps {
   /** db (+)= column sums of dy [B, N]. */
   biasGrad(dy: NativeTensor, db: NativeTensor, accumulate: boolean): void;
   /** Mean softmax cross-entropy of logits [B, C] against int32 labels [B]. */
-  softmaxCrossEntropy(logits: NativeTensor, labels: NativeTensor, wantGrad: boolean):
-    { loss: number; correct: number; dlogits: NativeTensor | null };
+  /** The loss (and the count of rows predicted right, when asked) are 0-d tensors on the logits' device. */
+  softmaxCrossEntropy(logits: NativeTensor, labels: NativeTensor, wantGrad: boolean, wantCorrect?: boolean):
+    { loss: NativeTensor; dlogits: NativeTensor | null; correct: NativeTensor | null };
   softmax(x: NativeTensor): NativeTensor;
   /** log_softmax over each row of x [B, C]. */
   logSoftmax(x: NativeTensor): NativeTensor;
@@ -76,7 +77,8 @@ export interface NativeOps {
   /** The reduction of x along dim (every element when dim is null). */
   reduce(x: NativeTensor, op: 'sum' | 'mean' | 'max' | 'min', dim: number | null, keepdim: boolean): NativeTensor;
   /** Mean squared error; dpred = 2·(pred - target)/n when wantGrad. */
-  mse(pred: NativeTensor, target: NativeTensor, wantGrad: boolean): { loss: number; dpred: NativeTensor | null };
+  /** The loss is a 0-d tensor on pred's device. */
+  mse(pred: NativeTensor, target: NativeTensor, wantGrad: boolean): { loss: NativeTensor; dpred: NativeTensor | null };
   /** A tensor of `shape` sharing x's storage (same element count; [] for a scalar). */
   reshape(x: NativeTensor, shape: number[]): NativeTensor;
   /** x with its dimensions reordered (output dim i is x's dims[i]), as a contiguous copy. */
@@ -90,7 +92,10 @@ export interface NativeOps {
   /** Rows [start, start + count) of dimension 0, as a copy. */
   sliceRows(x: NativeTensor, start: number, count: number): NativeTensor;
   /** src [N, C] rows picked by indices → [B, C]. */
+  /** src [N, C] or [N], float32 or int32: the rows at `indices`. */
   gatherRows(src: NativeTensor, indices: Int32Array): NativeTensor;
+  /** float32 [B, classes]: 1 at each label (a row of NaN for a GPU label out of range). */
+  oneHot(labels: NativeTensor, classes: number): NativeTensor;
   bernoulliMask(shape: number[], device: string, keep: number, scale: number, key0: number, key1: number): NativeTensor;
   /**
    * One optimizer update of params (PyTorch semantics). states[i]: param i's state tensors (SGD: its
@@ -201,6 +206,8 @@ export interface NativeModule {
   Tensor: NativeTensorClass;
   Driver: new (options: NativeDriverOptions) => NativeDriver;
   backends(): NativeBackends;
+  /** How often the host has waited for a device queue (downloads, synchronize, waiting frees); for tests. */
+  hostSyncs(): number;
   ops: NativeOps;
   bench: NativeBench;
 }

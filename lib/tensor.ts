@@ -225,6 +225,15 @@ function flatShape(shape: number[] | [readonly number[]]): number[] {
   return shape.length === 1 && Array.isArray(shape[0]) ? [...(shape[0] as readonly number[])] : (shape as number[]);
 }
 
+// The gradients backward() seeds its root with: a loss's backward hands its own gradient on as it
+// is for them instead of multiplying by one (on the device: no wait, no extra pass).
+const unitGradients = new WeakSet<Tensor>();
+
+/** @internal Whether `g` is backward()'s seed of ones (so scaling by it changes nothing). */
+export function isUnitGradient(g: Tensor): boolean {
+  return unitGradients.has(g);
+}
+
 // Visits the graph in reverse topological order, passing each node's output gradient to its
 // gradFn; leaves accumulate into .grad. Intermediate gradients are freed as soon as they are used.
 function runBackward(root: Tensor): void {
@@ -245,7 +254,9 @@ function runBackward(root: Tensor): void {
   visit(root);
   const pending = new Map<Tensor, Tensor>();
   // d root / d root = 1, made on the root's device in the root's shape
-  pending.set(root, new Tensor(new native.Tensor(new Float32Array([1]), [...root.shape], root.device)));
+  const seed = new Tensor(new native.Tensor(new Float32Array([1]), [...root.shape], root.device));
+  unitGradients.add(seed);
+  pending.set(root, seed);
   for (let i = order.length - 1; i >= 0; i--) {
     const node = order[i];
     const fn = node.gradFn;

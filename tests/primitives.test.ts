@@ -586,20 +586,22 @@ describe('mse', () => {
       for (let i = 0; i < n; i += 11) t[i] = p[i]; // exact zeros in the gradient
       const ref = mseRef(p, t);
       const out = native.ops.mse(cpu(p, shape), cpu(t, shape), true);
-      expect(Math.abs(out.loss - ref.loss) / ref.loss).toBeLessThan(1e-6);
+      expect(out.loss.shape).toEqual([]);
+      const loss = out.loss.toArray()[0];
+      expect(Math.abs(loss - ref.loss) / ref.loss).toBeLessThan(1e-6);
       expect(out.dpred!.shape).toEqual(shape);
       expectClose(f32(out.dpred!), ref.dpred, 1e-6, 1e-30, 'dpred');
       const noGrad = native.ops.mse(cpu(p, shape), cpu(t, shape), false);
       expect(noGrad.dpred).toBeNull();
-      expect(noGrad.loss).toBe(out.loss);
+      expect(noGrad.loss.toArray()[0]).toBe(loss);
     });
   }
 
   it('is zero for identical inputs and exact for a known case', () => {
     const p = Float32Array.from([1, 2, 3, 4]);
-    expect(native.ops.mse(cpu(p, [4]), cpu(p, [4]), false).loss).toBe(0);
+    expect(native.ops.mse(cpu(p, [4]), cpu(p, [4]), false).loss.toArray()[0]).toBe(0);
     const out = native.ops.mse(cpu(p, [4]), cpu(Float32Array.from([0, 2, 5, 4]), [4]), true);
-    expect(out.loss).toBe(1.25); // (1 + 0 + 4 + 0) / 4
+    expect(out.loss.toArray()[0]).toBe(1.25); // (1 + 0 + 4 + 0) / 4
     expect(Array.from(out.dpred!.toArray())).toEqual([0.5, 0, -1, 0]);
   });
 
@@ -642,6 +644,18 @@ describe('gatherRows', () => {
     expect(() => native.ops.gatherRows(src, Int32Array.from([-1]))).toThrow(RangeError);
     expect(() => native.ops.gatherRows(src, new Int32Array(0))).toThrow(RangeError);
     expect(() => native.ops.gatherRows(src, Float32Array.from([1]) as unknown as Int32Array)).toThrow(TypeError);
-    expect(() => native.ops.gatherRows(cpu(new Float32Array(8), [8]), Int32Array.from([0]))).toThrow(RangeError);
+    expect(() => native.ops.gatherRows(cpu(new Float32Array(8), [2, 2, 2]), Int32Array.from([0]))).toThrow(RangeError);
+    expect(() => native.ops.gatherRows(native.Tensor.zeros([4], 'uint8', 'cpu'), Int32Array.from([0]))).toThrow(TypeError);
+  });
+
+  it('gathers [N] vectors and int32 values bit for bit (labels)', () => {
+    const labels = new native.Tensor(Int32Array.from([7, -1, 2147483647, -2147483648, 0]), [5], 'cpu');
+    const picked = native.ops.gatherRows(labels, Int32Array.from([3, 2, 2, 0, 1]));
+    expect(picked.dtype).toBe('int32');
+    expect(picked.shape).toEqual([5]);
+    expect(Array.from(picked.toArray())).toEqual([-2147483648, 2147483647, 2147483647, 7, -1]);
+    // Bit patterns that are NaNs as floats survive too.
+    const nanBits = new native.Tensor(Int32Array.from([0x7fc00001, 0xff800001 | 0]), [2, 1], 'cpu');
+    expect(Array.from(native.ops.gatherRows(nanBits, Int32Array.from([1, 0])).toArray())).toEqual([0xff800001 | 0, 0x7fc00001]);
   });
 });

@@ -1,5 +1,6 @@
 #include "cpp/binding/math_ops.h"
 
+#include <climits>
 #include <string>
 #include <vector>
 
@@ -94,7 +95,7 @@ Napi::Value log_softmax(const Napi::CallbackInfo& info) {
   });
 }
 
-// mse(pred, target, wantGrad) → { loss, dpred | null }.
+// mse(pred, target, wantGrad) → { loss: 0-d tensor on pred's device, dpred | null }.
 Napi::Value mse(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guard(env, [&]() -> Napi::Value {
@@ -109,25 +110,48 @@ Napi::Value mse(const Napi::CallbackInfo& info) {
     if (want_grad) dpred = make_tensor(be, pred.shape, DType::F32);
     be.mse(pred.ptr<float>(), target.ptr<float>(), pred.numel(), loss.ptr<float>(),
            want_grad ? dpred.ptr<float>() : nullptr);
-    float host = 0.f;
-    be.download(&host, loss.ptr<float>(), sizeof(host));
     Napi::Object out = Napi::Object::New(env);
-    out.Set("loss", host);
+    out.Set("loss", TensorWrap::wrap(env, std::move(loss)));
     out.Set("dpred", want_grad ? Napi::Value(TensorWrap::wrap(env, std::move(dpred))) : env.Null());
     return out;
   });
 }
 
-// gatherRows(src [N, C], indices Int32Array) → src[indices] [B, C].
+// gatherRows(src [N, C] or [N], float32 or int32, indices Int32Array) → src[indices] ([B, C] or
+// [B]), rows copied bit for bit. Nothing waits for the device: the uploaded indices are freed in
+// the queue's order.
 Napi::Value gather_rows(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guard(env, [&]() -> Napi::Value {
-    TensorData& src = read_tensor(info[0], "input", DType::F32, 2);
+    TensorData& src = read_tensor(info[0], "input");
+    if (src.dtype == DType::U8) throw TypeError("gatherRows: input must be float32 or int32, got uint8");
+    if (src.shape.size() != 1 && src.shape.size() != 2) {
+      throw RangeError("gatherRows: input must be [N] or [N, C], got " + shape_string(src.shape));
+    }
     Backend& be = src.backend();
     TensorData idx = upload_indices(info[1], dim(src, 0), be);
-    TensorData out = make_tensor(be, {idx.shape[0], src.shape[1]}, DType::F32);
-    be.gather_rows(src.ptr<float>(), dim(src, 1), idx.ptr<int32_t>(), dim(idx, 0), out.ptr<float>());
-    be.synchronize();  // idx is freed when this call returns
+    const int cols = src.shape.size() == 2 ? dim(src, 1) : 1;
+    std::vector<int64_t> shape = src.shape;
+    shape[0] = idx.shape[0];
+    TensorData out = make_tensor(be, shape, src.dtype);
+    // Both dtypes are 4-byte values, moved without arithmetic.
+    be.gather_rows(static_cast<const float*>(src.storage->data()), cols, idx.ptr<int32_t>(), dim(idx, 0),
+                   static_cast<float*>(out.storage->data()));
+    return TensorWrap::wrap(env, std::move(out));
+  });
+}
+
+// oneHot(labels int32 [B], classes) → float32 [B, classes] on the labels' device; labels held on
+// the CPU must be classes (RangeError), a GPU's out-of-range label gives a NaN row.
+Napi::Value one_hot(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guard(env, [&]() -> Napi::Value {
+    TensorData& labels = read_tensor(info[0], "labels", DType::I32, 1);
+    const int classes = static_cast<int>(read_int(info[1], "classes", 1, INT32_MAX));
+    check_host_labels(labels, classes);
+    Backend& be = labels.backend();
+    TensorData out = make_tensor(be, {labels.shape[0], classes}, DType::F32);
+    be.one_hot(labels.ptr<int32_t>(), dim(labels, 0), classes, out.ptr<float>());
     return TensorWrap::wrap(env, std::move(out));
   });
 }
@@ -160,6 +184,7 @@ void define_math_ops(Napi::Env env, Napi::Object ops) {
   ops.Set("mse", Napi::Function::New(env, mse, "mse"));
   ops.Set("gatherRows", Napi::Function::New(env, gather_rows, "gatherRows"));
   ops.Set("bernoulliMask", Napi::Function::New(env, bernoulli_mask, "bernoulliMask"));
+  ops.Set("oneHot", Napi::Function::New(env, one_hot, "oneHot"));
 }
 
 }  // namespace tinynn::binding

@@ -34,6 +34,10 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("ops", define_ops(env));
   exports.Set("bench", define_bench(env));
   exports.Set("backends", Napi::Function::New(env, backends, "backends"));
+  // Test support: how often the host has waited for a device queue (cpp/backend.h).
+  exports.Set("hostSyncs", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
+    return Napi::Number::New(info.Env(), static_cast<double>(host_sync_count().load()));
+  }, "hostSyncs"));
   return exports;
 }
 

@@ -1,6 +1,5 @@
 #include "cpp/binding/op_args.h"
 
-#include <cstring>
 #include <vector>
 
 #include "cpp/binding/args.h"
@@ -12,10 +11,10 @@ void shape_error(const std::string& what, const std::string& expected, const Ten
   throw RangeError(what + " must have shape " + expected + ", got " + shape_string(got.shape));
 }
 
-void check_labels(const TensorData& labels, int classes) {
-  std::vector<int32_t> host(labels.numel());
-  labels.backend().download(host.data(), labels.storage->data(), host.size() * sizeof(int32_t));
-  for (size_t i = 0; i < host.size(); ++i) {
+void check_host_labels(const TensorData& labels, int classes) {
+  if (labels.device().kind != DeviceKind::Cpu) return;
+  const int32_t* host = labels.ptr<int32_t>();
+  for (size_t i = 0; i < labels.numel(); ++i) {
     if (host[i] < 0 || host[i] >= classes) {
       throw RangeError("labels[" + std::to_string(i) + "] is " + std::to_string(host[i]) + ", expected a class in [0, " +
                        std::to_string(classes) + ")");
@@ -47,19 +46,6 @@ GatherSource read_gather_source(const Napi::Value& images_v, const Napi::Value& 
   require_same_device(images, "images", labels, "labels");
   if (dim(labels, 0) != dim(images, 0)) shape_error("labels", "[" + std::to_string(dim(images, 0)) + "]", labels);
   return {images, labels};
-}
-
-LossAndHits::LossAndHits(Backend& backend) : scalars_(make_tensor(backend, {2}, DType::F32)) {
-  backend.zero(scalars_.storage->data(), scalars_.storage->bytes());
-}
-
-void LossAndHits::to_js(Napi::Object out) {
-  float host[2];
-  scalars_.backend().download(host, scalars_.storage->data(), sizeof(host));
-  int32_t correct;
-  std::memcpy(&correct, &host[1], sizeof(correct));
-  out.Set("loss", Napi::Number::New(out.Env(), host[0]));
-  out.Set("correct", Napi::Number::New(out.Env(), correct));
 }
 
 }  // namespace tinynn::binding

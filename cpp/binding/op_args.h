@@ -13,8 +13,10 @@ inline int dim(const TensorData& t, size_t i) { return static_cast<int>(t.shape[
 
 [[noreturn]] void shape_error(const std::string& what, const std::string& expected, const TensorData& got);
 
-// Labels must index a class: checked on the host before any kernel reads them.
-void check_labels(const TensorData& labels, int classes);
+// Labels held on the host must index a class (RangeError naming the first that does not). Labels
+// on a GPU are not read back (that would wait for the device): the kernels stay in bounds and an
+// out-of-range label makes the loss NaN.
+void check_host_labels(const TensorData& labels, int classes);
 
 // A batch's sample indices (an Int32Array, each in [0, n)) copied to `backend` as int32 [B].
 TensorData upload_indices(const Napi::Value& v, int n, Backend& backend);
@@ -28,18 +30,5 @@ GatherSource read_gather_source(const Napi::Value& images, const Napi::Value& la
 
 // An optional argument: absent when null or undefined.
 inline bool present(const Napi::Value& v) { return !v.IsNull() && !v.IsUndefined(); }
-
-// A device-side [loss, correct] pair for the ops that report both; read back by to_js.
-class LossAndHits {
- public:
-  explicit LossAndHits(Backend& backend);
-  float* loss() { return scalars_.ptr<float>(); }
-  int32_t* correct() { return reinterpret_cast<int32_t*>(scalars_.ptr<float>() + 1); }
-  // Sets { loss, correct } on `out` (waits for the device).
-  void to_js(Napi::Object out);
-
- private:
-  TensorData scalars_;
-};
 
 }  // namespace tinynn::binding

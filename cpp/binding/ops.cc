@@ -150,6 +150,9 @@ Napi::Value bias_grad(const Napi::CallbackInfo& info) {
 }
 
 // softmaxCrossEntropy(logits [B,C], labels int32 [B], wantGrad) → { loss, correct, dlogits }.
+// softmaxCrossEntropy(logits [B, C], labels int32 [B], wantGrad, wantCorrect?) → { loss: 0-d
+// tensor on the logits' device, dlogits | null, correct: 0-d int32 tensor (rows whose argmax is the
+// label) | null }. Nothing waits for the device.
 Napi::Value softmax_cross_entropy(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guard(env, [&]() -> Napi::Value {
@@ -159,16 +162,22 @@ Napi::Value softmax_cross_entropy(const Napi::CallbackInfo& info) {
     require_same_device(logits, "logits", labels, "labels");
     int B = dim(logits, 0), C = dim(logits, 1);
     if (dim(labels, 0) != B) shape_error("softmaxCrossEntropy: labels", "[" + std::to_string(B) + "]", labels);
-    check_labels(labels, C);
+    check_host_labels(labels, C);
     Backend& be = logits.backend();
-    LossAndHits scalars(be);
-    TensorData dlogits;
+    TensorData loss = make_tensor(be, {}, DType::F32);
+    const bool want_correct = present(info[3]) && read_bool(info[3], "wantCorrect");
+    TensorData dlogits, correct;
     if (want_grad) dlogits = make_tensor(be, logits.shape, DType::F32);
-    be.softmax_xent(logits.ptr<float>(), labels.ptr<int32_t>(), B, C, scalars.loss(),
-                    want_grad ? dlogits.ptr<float>() : nullptr, scalars.correct());
+    if (want_correct) {
+      correct = make_tensor(be, {}, DType::I32);
+      be.zero(correct.storage->data(), sizeof(int32_t));
+    }
+    be.softmax_xent(logits.ptr<float>(), labels.ptr<int32_t>(), B, C, loss.ptr<float>(),
+                    want_grad ? dlogits.ptr<float>() : nullptr, want_correct ? correct.ptr<int32_t>() : nullptr);
     Napi::Object out = Napi::Object::New(env);
-    scalars.to_js(out);
+    out.Set("loss", TensorWrap::wrap(env, std::move(loss)));
     out.Set("dlogits", want_grad ? Napi::Value(TensorWrap::wrap(env, std::move(dlogits))) : env.Null());
+    out.Set("correct", want_correct ? Napi::Value(TensorWrap::wrap(env, std::move(correct))) : env.Null());
     return out;
   });
 }

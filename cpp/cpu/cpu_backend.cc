@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <new>
 
 #include "cpp/cpu/elementwise_kernels.h"
@@ -37,12 +38,18 @@ class DoneMarker final : public Marker {
 void* CpuBackend::alloc(size_t bytes) { return HostAllocator::instance().allocate(bytes); }
 void CpuBackend::free(void* p) noexcept { HostAllocator::instance().release(p); }
 void CpuBackend::upload(void* dst, const void* src, size_t bytes) { std::memcpy(dst, src, bytes); }
-void CpuBackend::download(void* dst, const void* src, size_t bytes) { std::memcpy(dst, src, bytes); }
+void CpuBackend::download(void* dst, const void* src, size_t bytes) {
+  ++host_sync_count();
+  std::memcpy(dst, src, bytes);
+}
 void CpuBackend::copy(void* dst, const void* src, size_t bytes) { std::memmove(dst, src, bytes); }
 void CpuBackend::zero(void* dst, size_t bytes) { std::memset(dst, 0, bytes); }
 std::unique_ptr<Marker> CpuBackend::mark() { return std::make_unique<DoneMarker>(); }
 void CpuBackend::upload_unqueued(void* dst, const void* src, size_t bytes) { std::memcpy(dst, src, bytes); }
-void CpuBackend::download_unqueued(void* dst, const void* src, size_t bytes) { std::memcpy(dst, src, bytes); }
+void CpuBackend::download_unqueued(void* dst, const void* src, size_t bytes) {
+  ++host_sync_count();
+  std::memcpy(dst, src, bytes);
+}
 
 std::unique_ptr<Recording> CpuBackend::record(const std::function<void()>& enqueue) {
   return std::make_unique<CallRecording>(enqueue);
@@ -80,6 +87,16 @@ void CpuBackend::optimizer_update(const ParamUpdate* params, int count, const Op
       base += u.n;
     }
   });
+}
+
+void CpuBackend::one_hot(const int32_t* labels, int rows, int classes, float* out) {
+  for (int r = 0; r < rows; ++r) {
+    float* row = out + static_cast<size_t>(r) * classes;
+    const int32_t label = labels[r];
+    const bool valid = label >= 0 && label < classes;
+    std::fill(row, row + classes, valid ? 0.f : std::numeric_limits<float>::quiet_NaN());
+    if (valid) row[label] = 1.f;
+  }
 }
 
 void CpuBackend::gather_rows(const float* src, int cols, const int32_t* indices, int rows, float* dst) {

@@ -20,7 +20,7 @@ class CpuBackend final : public Backend {
   void download(void* host_dst, const void* src, size_t bytes) override;
   void copy(void* dst, const void* src, size_t bytes) override;
   void zero(void* dst, size_t bytes) override;
-  void synchronize() override {}
+  void synchronize() override { ++host_sync_count(); }
   std::unique_ptr<Marker> mark() override;
   void upload_unqueued(void* dst, const void* host_src, size_t bytes) override;
   void download_unqueued(void* host_dst, const void* src, size_t bytes) override;
@@ -43,6 +43,7 @@ class CpuBackend final : public Backend {
   void mse(const float* pred, const float* target, size_t n, float* loss, float* dpred) override;
   void optimizer_update(const ParamUpdate* params, int count, const OptimizerConfig& config,
                         int64_t step) override;
+  void one_hot(const int32_t* labels, int rows, int classes, float* out) override;
   void gather_rows(const float* src, int cols, const int32_t* indices, int rows, float* dst) override;
   void gather_batch(const uint8_t* images, const uint8_t* labels, int features,
                     const int32_t* indices, int rows, float scale, float shift, float* x,

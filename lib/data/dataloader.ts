@@ -2,6 +2,7 @@
 // Trainer (both draw the epoch's permutation from native.ops.permutation).
 import { describe, resolveDevice, type DeviceSpec } from '../device';
 import { native } from '../native';
+import type { NativeTensor } from '../native-types';
 import { defaultGenerator } from '../random';
 import { Tensor } from '../tensor';
 import type { Dataset } from './dataset';
@@ -85,18 +86,10 @@ export class DataLoader implements Iterable<Batch> {
     return { x: new Tensor(x), y: new Tensor(y) };
   }
 
-  // Float rows gathered on the device; labels picked on the host (int32, a few bytes a sample).
+  // Rows of features and of labels or targets, gathered on the device.
   private tensorBatch(ds: TensorDataset, picks: Int32Array): Batch {
-    const { features, targets } = deviceTensors(ds, this.device);
+    const { features, labels, targets } = deviceTensors(ds, this.device);
     const x = new Tensor(native.ops.gatherRows(features, picks));
-    if (ds.labels) {
-      const labels = ds.labels;
-      return { x, y: new Tensor(new native.Tensor(picks.map((i) => labels[i]), [picks.length], this.device)) };
-    }
-    const rows = native.ops.gatherRows(targets as NonNullable<typeof targets>, picks);
-    if (ds.targetShape.length > 0) return { x, y: new Tensor(rows) };
-    const flat = native.ops.reshape(rows, [picks.length]);
-    rows.dispose();
-    return { x, y: new Tensor(flat) };
+    return { x, y: new Tensor(native.ops.gatherRows((labels ?? targets) as NativeTensor, picks)) };
   }
 }

@@ -30,15 +30,16 @@ export function deviceData(dataset: Dataset, device: string): DeviceData {
   return data;
 }
 
-/** features float32 [N, F] and regression targets float32 [N, K] (null for labels), on one device. */
+/** features float32 [N, F], and int32 labels [N] or float32 targets [N] / [N, K], on one device. */
 export interface DeviceTensors {
   features: NativeTensor;
+  labels: NativeTensor | null;
   targets: NativeTensor | null;
 }
 
 const tensorUploads = new WeakMap<TensorDataset, Map<string, DeviceTensors>>();
 
-/** A TensorDataset's features and targets on `device`, uploaded on first use (freed with it by the GC). */
+/** A TensorDataset's features and labels or targets on `device`, uploaded on first use (freed with it by the GC). */
 export function deviceTensors(dataset: TensorDataset, device: string): DeviceTensors {
   let perDevice = tensorUploads.get(dataset);
   if (!perDevice) {
@@ -46,11 +47,11 @@ export function deviceTensors(dataset: TensorDataset, device: string): DeviceTen
     tensorUploads.set(dataset, perDevice);
   }
   let data = perDevice.get(device);
-  if (!data || data.features.disposed || data.targets?.disposed) {
-    const k = dataset.targetShape[0] ?? 1;
+  if (!data || data.features.disposed || data.labels?.disposed || data.targets?.disposed) {
     data = {
       features: new native.Tensor(dataset.features, [dataset.length, dataset.featureCount], device),
-      targets: dataset.targets ? new native.Tensor(dataset.targets, [dataset.length, k], device) : null,
+      labels: dataset.labels ? new native.Tensor(dataset.labels, [dataset.length], device) : null,
+      targets: dataset.targets ? new native.Tensor(dataset.targets, [dataset.length, ...dataset.targetShape], device) : null,
     };
     perDevice.set(device, data);
   }

@@ -1,7 +1,7 @@
 // Loss modules with PyTorch's names, defaults and reductions.
 import { crossEntropy } from '../functional';
 import { native } from '../native';
-import { abs, add, clamp, div, log, mul, neg, sub } from '../ops/elementwise';
+import { abs, add, clamp, div, log, mul, neg, sub, timesGradient } from '../ops/elementwise';
 import { free, record, requireFloat, requireTensor } from '../ops/graph';
 import { logSoftmax, relu, sigmoid } from '../ops/activations';
 import { mean, sum } from '../ops/reductions';
@@ -20,6 +20,13 @@ function checkReduction(loss: string, reduction: unknown): Reduction {
 function reduce(values: Tensor, reduction: Reduction): Tensor {
   if (reduction === 'none') return values;
   const out = reduction === 'mean' ? mean(values) : sum(values);
+  return out;
+}
+
+// d · factor, consuming d.
+function scaleOwned(d: Tensor, factor: number): Tensor {
+  const out = mul(d, factor);
+  d.dispose();
   return out;
 }
 
@@ -44,12 +51,9 @@ export class MSELoss {
       // One native pass gives the loss and its gradient.
       const tracked = input.requiresGrad || input.gradFn !== null;
       const { loss, dpred } = native.ops.mse(input.native, target.native, tracked);
-      const out = new Tensor(new native.Tensor(new Float32Array([loss]), [], 'cpu'));
+      const out = new Tensor(loss);
       if (!dpred) return out;
-      return record(out, [input], (g) => {
-        const scale = g ? g.item() : 1;
-        return [new Tensor(scale === 1 ? dpred : native.ops.unary(dpred, 'affine', scale, 0))];
-      });
+      return record(out, [input], (g) => [timesGradient(new Tensor(dpred), g)]);
     }
     const d = sub(input, target);
     const sq = mul(d, d);
@@ -109,9 +113,7 @@ export class BCEWithLogitsLoss {
     return record(out, [input], (g) => {
       if (!g) return [null];
       const d = noGrad(() => sub(sigmoid(input), target));
-      const scaled = this.reduction === 'mean' ? mul(d, g.item() / input.size) : this.reduction === 'sum' ? mul(d, g.item()) : mul(d, g);
-      free(d);
-      return [scaled];
+      return [timesGradient(this.reduction === 'mean' ? scaleOwned(d, 1 / input.size) : d, g)];
     });
   }
 }
@@ -136,17 +138,14 @@ export class BCELoss {
     return record(out, [input, target], (g) => {
       if (!g) return [null, null];
       return noGrad(() => {
-        const scale = (d: Tensor) => this.reduction === 'mean' ? mul(d, g.item() / input.size)
-          : this.reduction === 'sum' ? mul(d, g.item()) : mul(d, g);
+        const scale = (d: Tensor) => timesGradient(this.reduction === 'mean' ? scaleOwned(d, 1 / input.size) : d, g);
         const denom = clamp(mul(input, add(neg(input), 1)), 1e-12);
-        const dx = div(sub(input, target), denom);
-        const gx = scale(dx);
-        free(denom, dx);
+        const gx = scale(div(sub(input, target), denom));
+        free(denom);
         if (!(target.requiresGrad || target.gradFn !== null)) return [gx, null];
         const [logP, log1mP] = logs();
-        const dy = sub(log1mP, logP);
-        const gy = scale(dy);
-        free(logP, log1mP, dy);
+        const gy = scale(sub(log1mP, logP));
+        free(logP, log1mP);
         return [gx, gy];
       });
     });
@@ -160,10 +159,11 @@ export interface ClassLossOptions {
   weight?: Tensor;
 }
 
-// One-hot rows of the labels, times their class weight: float32 [B, C] on `device`, and Σ weights.
-function weightedOneHot(op: string, labels: Tensor, input: Tensor, weight: Float32Array | null) {
+// One-hot rows of the labels, times their class weight: float32 [B, C] on the input's device, and
+// Σ weights of the targets (a 0-d tensor there). Built on the device from the labels: nothing
+// waits for a GPU (labels held on the CPU are checked: a RangeError names the first bad one).
+function weightedOneHot(op: string, labels: Tensor, input: Tensor, weight: Tensor | null): { mask: Tensor; total: Tensor | number } {
   const [batch, classes] = input.shape;
-  const device = input.device;
   requireTensor(labels, op, 'target');
   if (labels.dtype !== 'int32' || labels.shape.length !== 1) {
     throw new TypeError(`${op}: target must be int32 class indices [B], got ${labels.dtype} [${labels.shape.join(', ')}]`);
@@ -172,34 +172,42 @@ function weightedOneHot(op: string, labels: Tensor, input: Tensor, weight: Float
   if (labels.shape[0] !== batch) {
     throw new RangeError(`${op}: input has shape [${input.shape.join(', ')}] but target has [${labels.shape.join(', ')}]: expected ${batch} labels`);
   }
-  const y = labels.toArray<'int32'>();
-  const rows = new Float32Array(y.length * classes);
-  let total = 0;
-  y.forEach((c, i) => {
-    if (!Number.isInteger(c) || c < 0 || c >= classes) throw new RangeError(`${op}: target[${i}] is ${c}, expected a class in [0, ${classes})`);
-    const w = weight ? weight[c] : 1;
-    rows[i * classes + c] = w;
-    total += w;
-  });
-  const mask = new Tensor(new native.Tensor(rows, [y.length, classes], device));
-  return { mask, total };
+  if (labels.device !== input.device) throw new TypeError(`${op}: input is on ${input.device} but target on ${labels.device}`);
+  let oneHot: Tensor;
+  try {
+    oneHot = new Tensor(native.ops.oneHot(labels.native, classes));
+  } catch (err) {
+    if (err instanceof RangeError) throw new RangeError(`${op}: ${err.message}`);
+    throw err;
+  }
+  if (!weight) return { mask: oneHot, total: batch };
+  const mask = mul(oneHot, weight.reshape(1, classes));
+  oneHot.dispose();
+  return { mask, total: sum(mask) };
 }
 
-function classWeights(op: string, weight: Tensor | undefined, classes: number): Float32Array | null {
+function classWeights(op: string, weight: Tensor | undefined, input: Tensor): Tensor | null {
   if (weight === undefined) return null;
+  const classes = input.shape[1];
   requireFloat(requireTensor(weight, op, 'weight'), op, 'weight');
   if (weight.shape.length !== 1 || weight.shape[0] !== classes) {
     throw new RangeError(`${op}: weight must have shape [${classes}], got [${weight.shape.join(', ')}]`);
   }
-  return weight.toArray() as Float32Array;
+  if (weight.device !== input.device) throw new TypeError(`${op}: input is on ${input.device} but weight on ${weight.device}`);
+  return weight;
 }
 
-// -Σ_c mask·logp per row, reduced (mean: divided by `total`).
-function maskedNll(logp: Tensor, mask: Tensor, total: number, reduction: Reduction): Tensor {
+// -Σ_c mask·logp per row, reduced (mean: divided by `total`, Σ weights of the targets).
+function maskedNll(logp: Tensor, mask: Tensor, total: Tensor | number, reduction: Reduction): Tensor {
   const perRow = neg(sum(mul(logp, mask), 1));
   if (reduction === 'none') return perRow;
   const s = sum(perRow);
-  return reduction === 'sum' ? s : mul(s, 1 / total);
+  return reduction === 'sum' ? s : divide(s, total);
+}
+
+// x / total, total a count (a number) or Σ weights (a tensor on x's device).
+function divide(x: Tensor, total: Tensor | number): Tensor {
+  return typeof total === 'number' ? mul(x, 1 / total) : div(x, total);
 }
 
 function checkLogits(op: string, input: Tensor): number {
@@ -217,8 +225,8 @@ export class NLLLoss {
     this.weight = options.weight;
   }
   forward(input: Tensor, target: Tensor): Tensor {
-    const classes = checkLogits('NLLLoss', input);
-    const { mask, total } = weightedOneHot('NLLLoss', target, input, classWeights('NLLLoss', this.weight, classes));
+    checkLogits('NLLLoss', input);
+    const { mask, total } = weightedOneHot('NLLLoss', target, input, classWeights('NLLLoss', this.weight, input));
     return maskedNll(input, mask, total, this.reduction);
   }
 }
@@ -257,17 +265,16 @@ export class CrossEntropyLoss {
   forward(logits: Tensor, target: Tensor): Tensor {
     if (this.isPlain) return crossEntropy(logits, target);
     const classes = checkLogits('CrossEntropyLoss', logits);
-    const weight = classWeights('CrossEntropyLoss', this.weight, classes);
+    const weight = classWeights('CrossEntropyLoss', this.weight, logits);
     const { mask, total } = weightedOneHot('CrossEntropyLoss', target, logits, weight);
     const logp = logSoftmax(logits, 1);
     const nll = maskedNll(logp, mask, total, this.reduction);
     const eps = this.labelSmoothing;
     if (eps === 0) return nll;
     // The smoothing term: -Σ_c w_c·logp_c / C per row (mean: over the same Σ w_target).
-    const wRow = weight ? new Tensor(new native.Tensor(weight, [1, classes], logits.device)) : null;
-    const weighted = wRow ? mul(logp, wRow) : logp;
+    const weighted = weight ? mul(logp, weight.reshape(1, classes)) : logp;
     const perRow = mul(neg(sum(weighted, 1)), 1 / classes);
-    const smooth = this.reduction === 'none' ? perRow : this.reduction === 'sum' ? sum(perRow) : mul(sum(perRow), 1 / total);
+    const smooth = this.reduction === 'none' ? perRow : this.reduction === 'sum' ? sum(perRow) : divide(sum(perRow), total);
     return add(mul(nll, 1 - eps), mul(smooth, eps));
   }
 }

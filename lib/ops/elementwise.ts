@@ -3,7 +3,7 @@
 // operands.
 import { native } from '../native';
 import type { NativeBinaryOp, NativeUnaryOp } from '../native-types';
-import { Tensor } from '../tensor';
+import { isUnitGradient, Tensor } from '../tensor';
 import { broadcastShapes, sumToShape } from './broadcast';
 import { free, record, requireFloat, requireTensor, tracks } from './graph';
 
@@ -18,6 +18,18 @@ export function unaryOp(x: Tensor, op: NativeUnaryOp, a = 0, b = 0): Tensor {
 /** op(a, b) through the native binary kernel (broadcasting). */
 export function binaryOp(a: Tensor, b: Tensor, op: NativeBinaryOp, param = 0): Tensor {
   return new Tensor(native.ops.binary(a.native, b.native, op, param));
+}
+
+/**
+ * d times the output gradient g, on the device (g broadcasts), consuming d; d itself when g is
+ * backward()'s seed of ones. For the backward of ops that compute their gradient in the forward
+ * pass (the fused losses).
+ */
+export function timesGradient(d: Tensor, g: Tensor | null): Tensor {
+  if (!g || isUnitGradient(g)) return d;
+  const out = binaryOp(d, g, 'mul');
+  d.dispose();
+  return out;
 }
 
 /** A one-element float32 tensor holding `value` on `device`. */

@@ -456,6 +456,23 @@ export function opChecks(native, rnd, device = 'cuda') {
     });
   }
 
+  // oneHot: equal to the CPU's for valid labels; on the GPU a label out of range gives a NaN row
+  // (the CPU refuses it with a RangeError instead of reading labels back from a GPU).
+  for (const [rows, classes] of [[1, 1], [33, 10], [512, 1000]]) {
+    add(`oneHot B=${rows} C=${classes}`, () => {
+      const labels = both(rnd.ints(rows, classes), [rows]);
+      poisonPool(rows * classes);
+      const r = { cpu: track(ops.oneHot(labels.cpu, classes)), cuda: track(ops.oneHot(labels.cuda, classes)) };
+      return all(sameShape(r, [rows, classes]), compare('one-hot', r.cuda.toArray(), r.cpu.toArray(), 0));
+    });
+  }
+  add('oneHot: an out-of-range label on the GPU gives a NaN row', () => {
+    const labels = on('cuda', Int32Array.from([1, 5, -1]), [3]);
+    const got = track(ops.oneHot(labels, 5)).toArray();
+    const ok = got[1] === 1 && got.slice(5, 15).every((v) => Number.isNaN(v)) && got[0] === 0;
+    return { ok, err: 0, detail: `rows ${Array.from(got).join(' ')}` };
+  });
+
   // bernoulliMask: dropout's counter-based mask, the same keys giving the same mask bit for bit.
   for (const [shape, keep] of [[[1], 0.5], [[64, 256], 0.8], [[129, 785], 0.3], [[3, 5, 7], 1], [[1000], 0]]) {
     add(`bernoulliMask [${shape}] keep=${keep}`, () => {

@@ -12,7 +12,8 @@
 //     Mul by a one-element 1.0, through x's strides), which must copy every float exactly;
 //   - the GEMM epilogue (cuda/kernels_epilogue.cuh), bias + every Activation, with and without a
 //     bias, on rows with a stride past their end (the gap untouched);
-//   - gather_rows (cuda/kernels_gather.cuh), repeated and boundary indices;
+//   - gather_rows (cuda/kernels_gather.cuh), repeated and boundary indices; one_hot, labels at
+//     both ends and out of range (a NaN row);
 //   - bernoulli_mask (cuda/kernels_random.cuh): every element equal to cpp/counter_random.h's
 //     formula for its index (the CPU backend's loop), the kept fraction within 5 sigma of keep;
 //   - the SGD step over many tensors (cuda/kernels_sgd.cuh) packed as the launcher packs them
@@ -38,6 +39,7 @@
 #include "tests/kernel-emulation/sgd_reference.h"
 
 #include <algorithm>
+#include <climits>
 #include <cmath>
 #include <memory>
 #include <string>
@@ -673,6 +675,42 @@ Case gather_rows_case(uint64_t seed) {
   return cs;
 }
 
+Case one_hot_case(uint64_t seed) {
+  Case cs;
+  constexpr int ROWS = 41, CLASSES = 13;
+  cs.name = "one_hot: " + std::to_string(ROWS) + " labels of " + std::to_string(CLASSES) + " classes (ends, out of range), grid stride";
+  Timer timer;
+  Rng rng(seed);
+  Compare c;
+  std::vector<int32_t> labels(ROWS);
+  for (auto& v : labels) v = static_cast<int32_t>(rng.below(CLASSES));
+  labels[0] = 0, labels[1] = CLASSES - 1, labels[2] = -1, labels[3] = CLASSES, labels[ROWS - 1] = INT32_MIN;
+  const auto dlabels = device(labels);
+  for (int pass = 0; pass < 2; ++pass) {
+    DeviceBuffer<float> out(static_cast<size_t>(ROWS) * CLASSES);
+    if (pass == 0)
+      launch_1d<NoSmem>(gpu::blocks_for(out.size()), gpu::kThreads, 0, [&](NoSmem&) {
+        gpu::gather::one_hot_body<uint32_t>(dlabels->data(), ROWS, CLASSES, out.data());
+      });
+    else
+      launch_1d<NoSmem>(kStrideBlocks, 64, 0, [&](NoSmem&) {
+        gpu::gather::one_hot_body<size_t>(dlabels->data(), ROWS, CLASSES, out.data());
+      });
+    const std::vector<float> got = download(out);
+    for (int r = 0; r < ROWS; ++r) {
+      const bool valid = labels[r] >= 0 && labels[r] < CLASSES;
+      for (int k = 0; k < CLASSES; ++k) {
+        const float want = !valid ? std::nanf("") : labels[r] == k ? 1.f : 0.f;
+        c.same(pass ? "one-hot (grid stride)" : "one-hot", static_cast<size_t>(r) * CLASSES + k,
+               got[static_cast<size_t>(r) * CLASSES + k], want);
+      }
+    }
+  }
+  Report::fold(cs, c);
+  cs.seconds = timer.seconds();
+  return cs;
+}
+
 // ---- bernoulli_mask ----------------------------------------------------------------------------
 
 Case bernoulli_case(float keep, uint64_t seed) {
@@ -808,6 +846,7 @@ int main() {
   report.add(strided_copy_case(++seed));
   for (int a = 0; a <= static_cast<int>(Activation::Gelu); ++a) report.add(epilogue_case(static_cast<Activation>(a), ++seed));
   report.add(gather_rows_case(++seed));
+  report.add(one_hot_case(++seed));
   for (float keep : {0.f, 0.2f, 0.5f, 0.9f, 1.f}) report.add(bernoulli_case(keep, ++seed));
   for (const Sgd* o : {&kPlain, &kMomentum, &kDamped, &kNesterov}) report.add(sgd_case(*o, false, ++seed));
   report.add(sgd_case(kNesterov, true, ++seed));
