@@ -229,6 +229,20 @@ function flatShape(shape: number[] | [readonly number[]]): number[] {
 // is for them instead of multiplying by one (on the device: no wait, no extra pass).
 const unitGradients = new WeakSet<Tensor>();
 
+// d root / d root = 1 on the root's device in the root's shape: made once per device and shape,
+// shared by every backward(), never kept by an input (a copy is), never freed.
+const unitSeeds = new Map<string, Tensor>();
+function unitSeed(device: string, shape: readonly number[]): Tensor {
+  const key = `${device} ${shape.join(',')}`;
+  let seed = unitSeeds.get(key);
+  if (!seed || seed.disposed) {
+    seed = new Tensor(new native.Tensor(new Float32Array([1]), [...shape], device));
+    unitGradients.add(seed);
+    unitSeeds.set(key, seed);
+  }
+  return seed;
+}
+
 /** @internal Whether `g` is backward()'s seed of ones (so scaling by it changes nothing). */
 export function isUnitGradient(g: Tensor): boolean {
   return unitGradients.has(g);
@@ -253,10 +267,7 @@ function runBackward(root: Tensor): void {
   };
   visit(root);
   const pending = new Map<Tensor, Tensor>();
-  // d root / d root = 1, made on the root's device in the root's shape
-  const seed = new Tensor(new native.Tensor(new Float32Array([1]), [...root.shape], root.device));
-  unitGradients.add(seed);
-  pending.set(root, seed);
+  pending.set(root, unitSeed(root.device, root.shape));
   for (let i = order.length - 1; i >= 0; i--) {
     const node = order[i];
     const fn = node.gradFn;
@@ -272,9 +283,9 @@ function runBackward(root: Tensor): void {
     const kept = new Set<Tensor>();
     fn.inputs.forEach((input, k) => {
       const g = grads[k];
-      if (g) deliver(pending, input, kept.has(g) ? null : g, g, kept);
+      if (g) deliver(pending, input, kept.has(g) || unitGradients.has(g) ? null : g, g, kept);
     });
-    for (const g of new Set([...grads, gradOut])) if (g && !kept.has(g)) g.dispose();
+    for (const g of new Set([...grads, gradOut])) if (g && !kept.has(g) && !unitGradients.has(g)) g.dispose();
   }
 }
 

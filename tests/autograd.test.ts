@@ -54,4 +54,21 @@ describe('autograd accumulation', () => {
     c.add(c).sum().backward();
     expect(Array.from(a.grad!.toArray())).toEqual([5, 5, 5]);
   });
+
+  // backward() seeds every root with one shared tensor of ones per device and shape: an op that
+  // hands its output gradient on unchanged (x + 1) must give the leaf a copy, or accumulating into
+  // the leaf would change every later seed.
+  it('the seed of ones is never kept by a leaf: repeated backward() through x + 1 accumulates 1, 2, 3', () => {
+    const x = tensor([2], { requiresGrad: true });
+    for (let k = 1; k <= 3; k++) {
+      x.add(1).backward();
+      expect(Array.from(x.grad!.toArray())).toEqual([k]);
+    }
+    const y = tensor([5], { requiresGrad: true });
+    y.sub(1).backward();
+    expect(Array.from(y.grad!.toArray())).toEqual([1]);
+    const z = tensor([[1, 2]], { requiresGrad: true });
+    z.sum(1, true).sum(0, true).backward();
+    expect(Array.from(z.grad!.toArray())).toEqual([1, 1]);
+  });
 });
