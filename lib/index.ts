@@ -3,7 +3,7 @@ import { mnist } from './data/mnist';
 
 export * as nn from './nn/index';
 export * as optim from './optim/index';
-export { Tensor, tensor, zeros, ones, randn, arange, noGrad, isGradEnabled, type DType, type TensorOptions, type NestedArray, type FactoryOptions } from './tensor';
+export { Tensor, tensor, zeros, ones, randn, arange, noGrad, isGradEnabled, tidy, type DType, type TensorOptions, type NestedArray, type FactoryOptions } from './tensor';
 export { cat, stack, indexSelect } from './ops/join';
 export { matmul } from './ops/linalg';
 export type { Operand } from './ops/elementwise';

@@ -45,6 +45,47 @@ export function noGrad<T>(fn: () => T): T {
   }
 }
 
+// The tensors made inside each running tidy() call, innermost last.
+const scopes: Tensor[][] = [];
+
+/**
+ * Runs `fn` and frees every tensor made during it, except those in its result (a tensor, or arrays
+ * and plain objects of them, which pass to an enclosing tidy()); all of them if `fn` throws. For loops that make many
+ * intermediates and want their memory back at once instead of at the next garbage collection;
+ * a result's graph is cut (backward() cannot reach through tensors freed here).
+ */
+export function tidy<T>(fn: () => T): T {
+  const made: Tensor[] = [];
+  scopes.push(made);
+  let result: T;
+  try {
+    result = fn();
+  } catch (err) {
+    scopes.pop();
+    for (const t of made) t.dispose();
+    throw err;
+  }
+  scopes.pop();
+  const kept = new Set<Tensor>();
+  collectTensors(result, kept, 0);
+  const parent = scopes[scopes.length - 1];
+  for (const t of made) {
+    if (!kept.has(t)) t.dispose();
+    else parent?.push(t);
+  }
+  return result;
+}
+
+function collectTensors(value: unknown, into: Set<Tensor>, depth: number): void {
+  if (depth > 16 || value === null || typeof value !== 'object') return;
+  if (value instanceof Tensor) {
+    into.add(value);
+    return;
+  }
+  if (Array.isArray(value)) for (const v of value) collectTensors(v, into, depth + 1);
+  else if (Object.getPrototypeOf(value) === Object.prototype) for (const v of Object.values(value)) collectTensors(v, into, depth + 1);
+}
+
 /** An n-dimensional array on a device, PyTorch-style. Create one with {@link tensor}. */
 export class Tensor {
   // The native handle and what this side caches of it: each native accessor call costs a
@@ -60,10 +101,12 @@ export class Tensor {
   /** @internal */
   gradFn: GradFn | null = null;
 
-  /** @internal */
-  constructor(handle: NativeTensor, requiresGrad = false) {
+  /** @internal `shape`, when the caller knows it, saves asking the native side. */
+  constructor(handle: NativeTensor, requiresGrad = false, shape?: readonly number[]) {
     this.handle = handle;
     this.requiresGrad = requiresGrad;
+    if (shape) this.cachedShape = Object.isFrozen(shape) ? shape : Object.freeze([...shape]);
+    scopes[scopes.length - 1]?.push(this);
   }
 
   /** @internal The native tensor; replacing it (a device move) drops what was cached of the old one. */
@@ -214,6 +257,11 @@ export class Tensor {
       throw new Error('backward(): this tensor does not depend on anything that requires a gradient');
     }
     runBackward(this);
+  }
+
+  /** Frees the native memory when a `using` declaration goes out of scope (same as dispose()). */
+  [Symbol.dispose](): void {
+    this.dispose();
   }
 
   /** @internal Set once backward() has consumed this tensor's graph. */

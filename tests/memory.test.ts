@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import * as path from 'path';
 import { spawnSync } from 'child_process';
-import { tensor } from '../dist/index.js';
+import { tensor, tidy, zeros, type Tensor } from '../dist/index.js';
 
 const PROBE = path.join(__dirname, 'reliability', 'memory-probe.cjs');
 const SYNC_PROBE = path.join(__dirname, 'reliability', 'sync-loop-probe.cjs');
@@ -86,5 +86,45 @@ describe('memory', () => {
     expect(() => t.dispose()).not.toThrow();
     expect(t.disposed).toBe(true);
     expect(() => t.toArray()).toThrow(TypeError);
+  });
+});
+
+describe('tidy and Symbol.dispose', () => {
+  it('tidy() frees what fn made except its result; nested results pass outwards', () => {
+    const x = tensor([1, 2, 3]);
+    let inner: Tensor[] = [];
+    const out = tidy(() => {
+      const a = x.mul(2);
+      const b = a.add(1);
+      const kept = tidy(() => {
+        const c = b.exp();
+        inner = [c, c.neg()];
+        return { c };
+      });
+      inner.push(a, b);
+      return [kept.c, b.sub(1)];
+    });
+    expect(x.disposed).toBe(false);          // made before tidy: untouched
+    expect(out.every((t) => !t.disposed)).toBe(true);
+    expect(inner[0].disposed).toBe(false);   // c: returned by both scopes
+    expect(inner[1].disposed).toBe(true);    // c.neg(): dropped by the inner scope
+    expect(inner[2].disposed).toBe(true);    // a
+    expect(inner[3].disposed).toBe(true);    // b (its result b.sub(1) is kept)
+    expect(Array.from(out[1].toArray())).toEqual([2, 4, 6]);
+  });
+
+  it('tidy() frees everything fn made when fn throws, and rethrows', () => {
+    let made: Tensor | null = null;
+    expect(() => tidy(() => {
+      made = zeros([4]);
+      throw new Error('boom');
+    })).toThrow('boom');
+    expect(made!.disposed).toBe(true);
+  });
+
+  it('[Symbol.dispose] disposes, for `using` declarations', () => {
+    const t = zeros([3]);
+    t[Symbol.dispose]();
+    expect(t.disposed).toBe(true);
   });
 });

@@ -12,12 +12,17 @@ export type Operand = Tensor | number;
 
 /** op(x) through the native unary kernel. */
 export function unaryOp(x: Tensor, op: NativeUnaryOp, a = 0, b = 0): Tensor {
-  return new Tensor(native.ops.unary(x.native, op, a, b));
+  return new Tensor(native.ops.unary(x.native, op, a, b), false, x.shape);
 }
 
 /** op(a, b) through the native binary kernel (broadcasting). */
 export function binaryOp(a: Tensor, b: Tensor, op: NativeBinaryOp, param = 0): Tensor {
-  return new Tensor(native.ops.binary(a.native, b.native, op, param));
+  const out = native.ops.binary(a.native, b.native, op, param);
+  const as = a.shape, bs = b.shape;
+  // The common cases' shape without asking the native side: equal shapes, or b a scalar.
+  if (as.length === bs.length && as.every((d, i) => d === bs[i])) return new Tensor(out, false, as);
+  if (bs.length <= as.length && bs.every((d) => d === 1)) return new Tensor(out, false, as);
+  return new Tensor(out);
 }
 
 /**

@@ -24,7 +24,7 @@ function reduction(op: ReduceName, x: Tensor, dim: number | null | undefined, ke
     // g, shaped to keep the reduced dimension (a whole-tensor result broadcasts as it is), spread
     // back over x's shape.
     const gk = d === null || keepdim ? g.native : native.ops.reshape(g.native, keptShape(x.shape, d));
-    const spread = new Tensor(native.ops.expand(gk, [...x.shape]));
+    const spread = new Tensor(native.ops.expand(gk, [...x.shape]), false, x.shape);
     if (gk !== g.native) gk.dispose();
     if (op === 'sum') return [spread];
     if (op === 'mean') {
