@@ -22,8 +22,6 @@ It speaks JSON lines like bench/pytorch_peer.py: one request on stdin, one reply
 
 Timing is taken here, around the loop alone, so the request traffic is not counted.
 """
-import argparse
-import os
 import sys
 import time
 
@@ -32,7 +30,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from safetensors.torch import load_file
 from mnist_idx import read_idx
-from peer_protocol import serve_requests
+from peer_protocol import peer_arguments, serve_requests
 
 
 def load_mnist(directory, scale, shift):
@@ -217,12 +215,7 @@ def serve(mnist):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--mnist', required=True, help='directory of the four MNIST IDX files (raw or .gz)')
-    parser.add_argument('--scale', type=float, required=True, help='x = u8·scale + shift')
-    parser.add_argument('--shift', type=float, required=True)
-    parser.add_argument('--threads', type=int, default=os.cpu_count())
-    args = parser.parse_args()
+    args = peer_arguments(__doc__.split('\n')[0])
     torch.set_num_threads(args.threads)
     serve(load_mnist(args.mnist, args.scale, args.shift))
 

@@ -1,4 +1,5 @@
 // The command line of bench/run.mjs.
+import { positiveInt, UsageError, walkArgs } from './argv.mjs';
 
 export const ALL_SYSTEMS = ['tinynn-cpu-fused', 'tinynn-cpu-eager', 'pytorch-cpu', 'tfjs-cpu', 'tfjs-wasm',
   'tinynn-cuda-fused', 'tinynn-cuda-eager', 'pytorch-cuda', 'pytorch-cuda-graphs'];
@@ -14,50 +15,26 @@ export const USAGE = `usage: node bench/run.mjs [--quick] [--systems LIST] [--ba
   --tfjs-samples N   samples in each timed TensorFlow.js sub-epoch, default 8192
   --out DIR          where the .json, .md and .svg results go, default bench/results`;
 
-class UsageError extends Error {}
-
-function positiveInt(flag, text) {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} needs a positive integer, got '${text}'`);
-  return n;
-}
-
 /** Whether `name` is picked by one of the --systems items: the full name or one of its dash-separated parts. */
 const picks = (items, name) => items.some((item) => item === name || name.split('-').includes(item));
 
 /** Parses argv; prints usage and exits on --help or a bad argument. */
 export function parseOptions(argv) {
   const opts = { batchSizes: [32, 64, 256, 1024], epochs: 5, tfjsSamples: 8192, systems: ALL_SYSTEMS, out: null };
-  const explicit = new Set();
   let quick = false;
-  try {
-    for (let i = 0; i < argv.length; i++) {
-      const flag = argv[i];
-      const value = () => {
-        if (i + 1 >= argv.length) throw new UsageError(`${flag} needs a value`);
-        explicit.add(flag);
-        return argv[++i];
-      };
-      if (flag === '-h' || flag === '--help') {
-        console.log(USAGE);
-        process.exit(0);
-      } else if (flag === '--quick') quick = true;
-      else if (flag === '--systems') {
-        const items = value().split(',').filter(Boolean);
-        const unknown = items.filter((item) => !ALL_SYSTEMS.some((name) => picks([item], name)));
-        if (unknown.length) throw new UsageError(`--systems: '${unknown.join("', '")}' names no system`);
-        opts.systems = ALL_SYSTEMS.filter((name) => picks(items, name));
-      } else if (flag === '--batch-sizes') opts.batchSizes = value().split(',').map((b) => positiveInt(flag, b));
-      else if (flag === '--epochs') opts.epochs = positiveInt(flag, value());
-      else if (flag === '--tfjs-samples') opts.tfjsSamples = positiveInt(flag, value());
-      else if (flag === '--out') opts.out = value();
-      else throw new UsageError(`unknown argument '${flag}'`);
-    }
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    console.error(`${err.message}\n${USAGE}`);
-    process.exit(2);
-  }
+  const explicit = walkArgs(argv, USAGE, (flag, value) => {
+    if (flag === '--quick') quick = true;
+    else if (flag === '--systems') {
+      const items = value().split(',').filter(Boolean);
+      const unknown = items.filter((item) => !ALL_SYSTEMS.some((name) => picks([item], name)));
+      if (unknown.length) throw new UsageError(`--systems: '${unknown.join("', '")}' names no system`);
+      opts.systems = ALL_SYSTEMS.filter((name) => picks(items, name));
+    } else if (flag === '--batch-sizes') opts.batchSizes = value().split(',').map((b) => positiveInt(flag, b));
+    else if (flag === '--epochs') opts.epochs = positiveInt(flag, value());
+    else if (flag === '--tfjs-samples') opts.tfjsSamples = positiveInt(flag, value());
+    else if (flag === '--out') opts.out = value();
+    else throw new UsageError(`unknown argument '${flag}'`);
+  });
   // --quick sets what was not given explicitly.
   if (quick) {
     if (!explicit.has('--batch-sizes')) opts.batchSizes = [64, 256];

@@ -20,15 +20,13 @@ Replies: {"ok": true, ...} or {"error": "..."}. Requests ("op"):
 PyTorch is run at its best for this job: the whole normalised training set as one float32
 tensor on the device, batches gathered with index_select (no DataLoader), threads = cores.
 """
-import argparse
 import base64
-import os
 import time
 
 import torch
 import torch.nn.functional as F
 from mnist_idx import read_idx
-from peer_protocol import serve_requests
+from peer_protocol import peer_arguments, serve_requests
 
 # system -> (device, whether the training step replays as a CUDA graph)
 SYSTEMS = {
@@ -193,12 +191,7 @@ def serve(mnist):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--mnist', required=True, help='directory of the four MNIST IDX files (raw or .gz)')
-    parser.add_argument('--scale', type=float, required=True, help='x = u8·scale + shift')
-    parser.add_argument('--shift', type=float, required=True)
-    parser.add_argument('--threads', type=int, default=os.cpu_count())
-    args = parser.parse_args()
+    args = peer_arguments(__doc__.split('\n')[0])
     torch.set_num_threads(args.threads)
     serve(Mnist(args.mnist, args.scale, args.shift))
 

@@ -1,4 +1,5 @@
 // The command line of bench/eager.mjs.
+import { positiveInt, UsageError, walkArgs } from '../argv.mjs';
 
 export const EPOCH_STEPS = Math.ceil(60000 / 64);
 
@@ -17,53 +18,29 @@ export const USAGE = `usage: node bench/eager.mjs [--quick | --full] [--steps N]
   --out DIR             where the .json and .md results go, default bench/results
 Results: <out>/eager-<machine>-<date>[-quick|-full].{json,md}.`;
 
-class UsageError extends Error {}
-
-function positiveInt(flag, text) {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} needs a positive integer, got '${text}'`);
-  return n;
-}
-
 /** Parses argv; prints usage and exits on --help or a bad argument. */
 export function parseOptions(argv) {
   const opts = { steps: 300, rounds: 9, microIterations: 4000, microRounds: 10, train: true, micro: true, profile: 'auto', wait: true,
     out: null, mode: 'default' };
-  const explicit = new Set();
-  try {
-    for (let i = 0; i < argv.length; i++) {
-      const flag = argv[i];
-      const value = () => {
-        if (i + 1 >= argv.length) throw new UsageError(`${flag} needs a value`);
-        explicit.add(flag);
-        return argv[++i];
-      };
-      if (flag === '-h' || flag === '--help') {
-        console.log(USAGE);
-        process.exit(0);
-      } else if (flag === '--quick' || flag === '--full') {
-        if (opts.mode !== 'default') throw new UsageError('--quick and --full exclude each other');
-        opts.mode = flag.slice(2);
-      } else if (flag === '--steps') opts.steps = positiveInt(flag, value());
-      else if (flag === '--rounds') opts.rounds = positiveInt(flag, value());
-      else if (flag === '--micro-iterations') opts.microIterations = positiveInt(flag, value());
-      else if (flag === '--micro-rounds') opts.microRounds = positiveInt(flag, value());
-      else if (flag === '--only') {
-        const what = value();
-        if (what !== 'train' && what !== 'micro') throw new UsageError(`--only takes train or micro, got '${what}'`);
-        opts.train = what === 'train';
-        opts.micro = what === 'micro';
-      } else if (flag === '--profile') opts.profile = 'always';
-      else if (flag === '--no-profile') opts.profile = 'never';
-      else if (flag === '--no-wait') opts.wait = false;
-      else if (flag === '--out') opts.out = value();
-      else throw new UsageError(`unknown argument '${flag}'`);
-    }
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    console.error(`${err.message}\n${USAGE}`);
-    process.exit(2);
-  }
+  const explicit = walkArgs(argv, USAGE, (flag, value) => {
+    if (flag === '--quick' || flag === '--full') {
+      if (opts.mode !== 'default') throw new UsageError('--quick and --full exclude each other');
+      opts.mode = flag.slice(2);
+    } else if (flag === '--steps') opts.steps = positiveInt(flag, value());
+    else if (flag === '--rounds') opts.rounds = positiveInt(flag, value());
+    else if (flag === '--micro-iterations') opts.microIterations = positiveInt(flag, value());
+    else if (flag === '--micro-rounds') opts.microRounds = positiveInt(flag, value());
+    else if (flag === '--only') {
+      const what = value();
+      if (what !== 'train' && what !== 'micro') throw new UsageError(`--only takes train or micro, got '${what}'`);
+      opts.train = what === 'train';
+      opts.micro = what === 'micro';
+    } else if (flag === '--profile') opts.profile = 'always';
+    else if (flag === '--no-profile') opts.profile = 'never';
+    else if (flag === '--no-wait') opts.wait = false;
+    else if (flag === '--out') opts.out = value();
+    else throw new UsageError(`unknown argument '${flag}'`);
+  });
   // --quick and --full set what was not given explicitly.
   if (opts.mode === 'quick') {
     if (!explicit.has('--steps')) opts.steps = 100;
