@@ -66,7 +66,7 @@ struct Broadcast {
 enum class ReduceOp { Sum, Mean, Max, Min };
 
 // Optimizers: one multi-tensor update per step with a config variant.
-enum class OptimizerKind { Sgd };
+enum class OptimizerKind { Sgd, Adam, RmsProp };
 
 // torch.optim.SGD's settings.
 struct SgdConfig {
@@ -77,19 +77,52 @@ struct SgdConfig {
   bool nesterov = false;
 };
 
+// torch.optim.Adam's settings, and AdamW's (decoupled_weight_decay: p *= 1 − lr·wd instead of
+// g += wd·p). Doubles, as PyTorch's Python floats: the per-step constants are derived in double.
+struct AdamConfig {
+  double lr = 1e-3;
+  double beta1 = 0.9;
+  double beta2 = 0.999;
+  double eps = 1e-8;
+  double weight_decay = 0.0;
+  bool decoupled_weight_decay = false;
+  bool amsgrad = false;
+};
+
+// torch.optim.RMSprop's settings.
+struct RmsPropConfig {
+  double lr = 1e-2;
+  double alpha = 0.99;
+  double eps = 1e-8;
+  double weight_decay = 0.0;
+  double momentum = 0.0;
+  bool centered = false;
+};
+
 struct OptimizerConfig {
   OptimizerKind kind = OptimizerKind::Sgd;
   SgdConfig sgd;
-  // Optimizer state tensors each parameter needs (SGD: its momentum buffer when momentum != 0).
-  int state_count() const { return sgd.momentum != 0.f ? 1 : 0; }
+  AdamConfig adam;
+  RmsPropConfig rmsprop;
+  // Optimizer state tensors each parameter needs, in this order: SGD: the momentum buffer when
+  // momentum != 0. Adam: exp_avg, exp_avg_sq, and max_exp_avg_sq with amsgrad. RMSprop:
+  // square_avg, the momentum buffer when momentum != 0, grad_avg when centered.
+  int state_count() const {
+    switch (kind) {
+      case OptimizerKind::Sgd: return sgd.momentum != 0.f ? 1 : 0;
+      case OptimizerKind::Adam: return adam.amsgrad ? 3 : 2;
+      case OptimizerKind::RmsProp: return 1 + (rmsprop.momentum != 0.0 ? 1 : 0) + (rmsprop.centered ? 1 : 0);
+    }
+    return 0;
+  }
 };
 
 // One parameter of an optimizer update: param is stepped with grad, reading and writing its state
-// buffers (each of n floats; SGD: state[0] = the momentum buffer, null without momentum).
+// buffers (each of n floats, OptimizerConfig::state_count() of them; the rest null).
 struct ParamUpdate {
   float* param = nullptr;
   const float* grad = nullptr;
-  float* state[2] = {nullptr, nullptr};
+  float* state[3] = {nullptr, nullptr, nullptr};
   size_t n = 0;
 };
 
@@ -184,7 +217,8 @@ class Backend {
   // 2·(pred - target)/n.
   virtual void mse(const float* pred, const float* target, size_t n, float* loss, float* dpred) = 0;
   // One optimizer step over all tensors in one call. step: this update's 1-based count for these
-  // parameters (SGD: step 1 initialises the momentum buffers to the gradient, as PyTorch does).
+  // parameters (SGD: step 1 initialises the momentum buffers to the gradient, as PyTorch does;
+  // Adam: the bias corrections). Every state starts as zeros but SGD's momentum buffer.
   virtual void optimizer_update(const ParamUpdate* params, int count, const OptimizerConfig& config,
                                 int64_t step) = 0;
   // out[r, c] = 1 where c == labels[r], else 0 ([rows, classes]); a row whose label is outside

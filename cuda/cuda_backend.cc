@@ -223,6 +223,12 @@ void CudaBackend::optimizer_update(const ParamUpdate* params, int count, const O
     case OptimizerKind::Sgd:
       launch_sgd_update(enter(), params, count, config.sgd, step == 1);
       return;
+    case OptimizerKind::Adam:
+      launch_adam_update(enter(), params, count, adam_step(config.adam, step));
+      return;
+    case OptimizerKind::RmsProp:
+      launch_rmsprop_update(enter(), params, count, rmsprop_step(config.rmsprop));
+      return;
   }
   throw RangeError("optimizer_update: unknown optimizer kind");
 }

@@ -9,6 +9,7 @@
 #include <cstdint>
 
 #include "cpp/backend.h"
+#include "cpp/optimizer_math.h"
 #include "cuda/scratch.h"
 
 namespace tinynn::gpu {
@@ -47,6 +48,12 @@ void launch_mse(cudaStream_t stream, const LossScratch& scratch, const float* pr
 // buffers start as the gradient. RangeError when momentum is on and a buffer is missing.
 void launch_sgd_update(cudaStream_t stream, const ParamUpdate* params, int count, const SgdConfig& config,
                        bool first_step);
+
+// Backend::optimizer_update for Adam / AdamW and RMSprop (kernels_optimizer.cu): PyTorch's rules
+// (cpp/optimizer_math.h) over all parameters, one launch per 16. RangeError when a parameter
+// lacks a state buffer.
+void launch_adam_update(cudaStream_t stream, const ParamUpdate* params, int count, const AdamStep& step);
+void launch_rmsprop_update(cudaStream_t stream, const ParamUpdate* params, int count, const RmsPropStep& step);
 
 // Backend::gather_batch, Backend::gather_rows and Backend::one_hot (kernels_gather.cu).
 void launch_gather_batch(cudaStream_t stream, const uint8_t* images, const uint8_t* labels,

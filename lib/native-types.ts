@@ -29,14 +29,11 @@ export interface NativeTensorClass {
 }
 
 /** An optimizer's settings as the native side takes them. */
-export interface NativeOptimizerOptions {
-  kind: 'sgd';
-  lr: number;
-  momentum: number;
-  dampening: number;
-  weightDecay: number;
-  nesterov: boolean;
-}
+/** An optimizer's settings as the native update takes them (one variant per kind). */
+export type NativeOptimizerOptions =
+  | { kind: 'sgd'; lr: number; momentum: number; dampening: number; weightDecay: number; nesterov: boolean }
+  | { kind: 'adam'; lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; decoupledWeightDecay: boolean; amsgrad: boolean }
+  | { kind: 'rmsprop'; lr: number; alpha: number; eps: number; weightDecay: number; momentum: number; centered: boolean };
 
 export interface NativeBackends {
   cpu: true;

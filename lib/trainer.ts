@@ -111,6 +111,9 @@ export class Trainer {
     if (options.optimizer !== undefined && !(options.optimizer instanceof SGD)) {
       throw new TypeError(`Trainer options.optimizer must be an optim.SGD, got ${describe(options.optimizer)}`);
     }
+    if (options.optimizer && options.optimizer.paramGroups.length !== 1) {
+      throw new TypeError(`Trainer runs an optimizer with one parameter group, got ${options.optimizer.paramGroups.length}`);
+    }
     if (!(options.loss instanceof CrossEntropyLoss)) throw new TypeError(`Trainer options.loss must be an nn.CrossEntropyLoss, got ${describe(options.loss)}`);
     if (!options.loss.isPlain) {
       throw new TypeError('Trainer runs nn.CrossEntropyLoss with its defaults (mean, no class weights, no label smoothing); ' +

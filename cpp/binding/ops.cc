@@ -231,7 +231,7 @@ Napi::Value optimizer_step(const Napi::CallbackInfo& info) {
       if (p.dtype != DType::F32 || g.dtype != DType::F32) throw TypeError(n + " and its grad must be float32");
       require_same_device(p, n.c_str(), g, "its grad");
       if (p.shape != g.shape) shape_error(n + ".grad", shape_string(p.shape), g);
-      ParamUpdate u{p.ptr<float>(), g.ptr<float>(), {nullptr, nullptr}, p.numel()};
+      ParamUpdate u{p.ptr<float>(), g.ptr<float>(), {nullptr, nullptr, nullptr}, p.numel()};
       Napi::Value sv = states.Get(i);
       if (!sv.IsArray()) throw TypeError(n + " state must be an array");
       Napi::Array st = sv.As<Napi::Array>();

@@ -529,6 +529,36 @@ export function opChecks(native, rnd, device = 'cuda') {
     });
   }
 
+  // optimizerStep with Adam / AdamW and RMSprop: CUDA against the CPU backend (the CPU against
+  // PyTorch: tests/optimizers.test.ts) over 20 tensors (two launches) for three steps.
+  const adaptiveConfigs = [
+    [{ kind: 'adam', lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, decoupledWeightDecay: false, amsgrad: false }, 2],
+    [{ kind: 'adam', lr: 0.02, beta1: 0.8, beta2: 0.95, eps: 1e-6, weightDecay: 0.1, decoupledWeightDecay: false, amsgrad: true }, 3],
+    [{ kind: 'adam', lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, decoupledWeightDecay: true, amsgrad: false }, 2],
+    [{ kind: 'rmsprop', lr: 0.01, alpha: 0.99, eps: 1e-8, weightDecay: 0, momentum: 0, centered: false }, 1],
+    [{ kind: 'rmsprop', lr: 0.01, alpha: 0.9, eps: 1e-6, weightDecay: 0.05, momentum: 0.8, centered: true }, 3],
+  ];
+  for (const [options, stateCount] of adaptiveConfigs) {
+    const { kind, ...shown } = options;
+    add(`optimizerStep ${kind} ${JSON.stringify(shown)} over 20 tensors, 3 steps`, () => {
+      const sizes = [];
+      for (let i = 0; i < 20; i++) sizes.push(rnd.pick([1, 7, 33, 129, 785, 100_352]));
+      const params = sizes.map((n) => both(rnd.floats(n), [n]));
+      const states = sizes.map((n) => Array.from({ length: stateCount }, () => both(new Float32Array(n), [n])));
+      const steps = { cpu: track(new Tensor(new Int32Array(20), [20], 'cpu')), cuda: track(new Tensor(new Int32Array(20), [20], 'cpu')) };
+      const idx = sizes.map((_, i) => i);
+      for (let step = 0; step < 3; step++) {
+        const grads = sizes.map((n) => both(rnd.floats(n), [n]));
+        for (const d of ['cpu', 'cuda']) {
+          ops.optimizerStep(params.map((p) => p[d]), grads.map((g) => g[d]), states.map((st) => st.map((t) => t[d])), options, steps[d], idx);
+        }
+      }
+      const results = params.map((p, i) => compare(`param ${i}`, p.cuda.toArray(), p.cpu.toArray()));
+      states.forEach((st, i) => st.forEach((t, k) => results.push(compare(`param ${i} state ${k}`, t.cuda.toArray(), t.cpu.toArray()))));
+      return all(...results);
+    });
+  }
+
   // Moves between devices and in-place copies.
   add('Tensor moves: cpu → cuda → cpu, zeros, copyFrom', () => {
     const data = rnd.floats(785 * 33);
