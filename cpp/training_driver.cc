@@ -195,7 +195,7 @@ std::vector<EpochRecord> TrainingDriver::fit(const FitSpec& spec, const FitCallb
   std::vector<float> losses(plan.steps);
   std::vector<EpochRecord> history;
   try {
-    for (int epoch = 0; epoch < spec.epochs; ++epoch) {
+    for (int epoch = spec.first_epoch; epoch < spec.first_epoch + spec.epochs; ++epoch) {
       EpochRecord record = run_epoch(ws, spec, plan, callbacks, epoch, losses);
       if (spec.validation) {
         EvalResult v = evaluate(*spec.validation, 1000, spec.scale, spec.shift);
@@ -204,6 +204,7 @@ std::vector<EpochRecord> TrainingDriver::fit(const FitSpec& spec, const FitCallb
       }
       history.push_back(record);
       if (callbacks.on_epoch) callbacks.on_epoch(record);
+      if (stop_.load()) break;
     }
   } catch (...) {
     // An epoch stopped early (abort, a non-finite loss, a failing callback) may leave a chunk
@@ -283,14 +284,14 @@ EpochRecord TrainingDriver::run_epoch(Workspace& ws, const FitSpec& spec, const 
   Backend& be = *backend_;
   const auto t0 = Clock::now();
   // Later epochs' orders are prepared while the epoch before them runs.
-  if (epoch == 0) prepare_order(spec, 0);
+  if (epoch == spec.first_epoch) prepare_order(spec, epoch);
   be.copy(ws.order.get(), next_order_.get(), sizeof(int32_t) * plan.n);
   order_copied_ = be.mark();
   be.zero(ws.correct.get(), sizeof(int32_t));
 
   std::deque<PendingChunk> queued;
   int enqueued = 0, retired = 0;
-  bool next_order_prepared = epoch + 1 == spec.epochs;
+  bool next_order_prepared = epoch + 1 == spec.first_epoch + spec.epochs;
   double loss_sum = 0;  // Σ step mean loss · step rows, over the steps read back
   int32_t correct = 0;
   auto last_progress = t0;

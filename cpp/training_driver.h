@@ -47,6 +47,9 @@ struct FitSpec {
   DriverDataset train;
   std::optional<DriverDataset> validation;
   int epochs = 1;
+  // The index of the first epoch (0-based): it picks the epochs' shuffles and numbers the records,
+  // so a fit run one epoch at a time equals one run of all of them.
+  int first_epoch = 0;
   int batch_size = 64;
   bool shuffle = true;
   uint64_t seed = 0;
@@ -100,8 +103,13 @@ class TrainingDriver {
   EvalResult evaluate(const DriverDataset& data, int batch_size, float scale, float shift);
   // Called on the JS thread before a fit is queued, so that an abort() arriving before the
   // worker starts is kept.
-  void clear_abort() { abort_.store(false); }
+  void clear_abort() {
+    abort_.store(false);
+    stop_.store(false);
+  }
   void abort() { abort_.store(true); }
+  // Ends the fit after the epoch in progress (its record and callback included).
+  void stop_after_epoch() { stop_.store(true); }
   // "fused" or "composed": which executor runs the steps.
   const char* executor_name() const { return executor_->name(); }
 
@@ -137,6 +145,7 @@ class TrainingDriver {
   DeviceBuffer<int32_t> next_order_;
   std::unique_ptr<Marker> order_copied_;
   std::atomic<bool> abort_{false};
+  std::atomic<bool> stop_{false};
 };
 
 }  // namespace tinynn

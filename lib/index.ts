@@ -9,6 +9,7 @@ export { matmul } from './ops/linalg';
 export type { Operand } from './ops/elementwise';
 export { backends, type BackendInfo, type Device, type DeviceSpec } from './device';
 export { manualSeed, Generator } from './random';
+export { EarlyStopping, type EarlyStoppingOptions } from './early-stopping';
 export { Trainer, type TrainerOptions, type FitOptions, type History, type EpochRecord, type BatchProgress, type Evaluation } from './trainer';
 export { Dataset, type DatasetOptions, type Normalization } from './data/dataset';
 export { DataLoader, type DataLoaderOptions, type Batch } from './data/dataloader';

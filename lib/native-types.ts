@@ -143,6 +143,8 @@ export interface NativeFitOptions {
   images: NativeTensor;
   labels: NativeTensor;
   epochs: number;
+  /** The 0-based index of the first epoch (its shuffle and record number); default 0. */
+  firstEpoch?: number;
   batchSize: number;
   shuffle: boolean;
   seed: number;
@@ -183,6 +185,8 @@ export interface NativeDriver {
     Promise<{ loss: number; accuracy: number }>;
   /** Stops a running fit at the next step boundary; the promise rejects with an AbortError. */
   abort(): void;
+  /** Ends the running fit after the epoch in progress. */
+  stopAfterEpoch(): void;
   /** Which executor runs the steps. */
   readonly executor: 'fused' | 'composed';
 }

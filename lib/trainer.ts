@@ -4,7 +4,7 @@ import type { Dataset } from './data/dataset';
 import { deviceData } from './data/device-data';
 import { describe } from './device';
 import { native } from './native';
-import type { NativeDriver, NativeDriverOptions, NativeLayer, NativeProgress } from './native-types';
+import type { NativeDriver, NativeDriverOptions, NativeEpochRecord, NativeLayer, NativeProgress } from './native-types';
 import { CrossEntropyLoss } from './nn/loss';
 import { Linear } from './nn/linear';
 import { ReLU } from './nn/activation';
@@ -65,6 +65,8 @@ export interface History {
   epochs: EpochRecord[];
   /** Which executor ran the steps: the backend's 'fused' one or the 'composed' reference. */
   executor: 'fused' | 'composed';
+  /** Whether stop() ended training before the last epoch. */
+  stopped: boolean;
 }
 
 /** Options for {@link Trainer.fit}. */
@@ -83,8 +85,10 @@ export interface FitOptions {
   validation?: Dataset;
   /** Aborting stops training at the next step boundary; fit rejects with an AbortError. */
   signal?: AbortSignal;
-  onBatchEnd?: (progress: BatchProgress) => void;
-  onEpochEnd?: (record: EpochRecord) => void;
+  /** About 10 a second; may return a promise (not awaited: a rejection ends training and rejects fit). */
+  onBatchEnd?: (progress: BatchProgress) => void | Promise<void>;
+  /** After each epoch (and its validation); fit waits for the promise it returns before the next epoch. */
+  onEpochEnd?: (record: EpochRecord) => void | Promise<void>;
 }
 
 /** Loss and accuracy over a dataset. */
@@ -104,6 +108,9 @@ export class Trainer {
   private readonly execution: Pick<NativeDriverOptions, 'fusion' | 'tf32' | 'cudaClusterLayer1'>;
   private driver: NativeDriver | null = null;
   private driverKey: unknown[] = [];
+  // The driver of the fit in progress, and whether stop() was called during it.
+  private running: NativeDriver | null = null;
+  private stopping = false;
 
   constructor(model: Sequential, options: TrainerOptions) {
     if (!(model instanceof Sequential)) throw new TypeError(`Trainer needs an nn.Sequential of Linear and ReLU layers, got ${describe(model)}`);
@@ -133,44 +140,100 @@ export class Trainer {
     this.layers(); // fails early on an unsupported model
   }
 
-  /** Trains for `epochs` epochs; resolves to the per-epoch history. */
+  /**
+   * Trains for `epochs` epochs; resolves to the per-epoch history. With an `onEpochEnd` callback
+   * each epoch is its own native run and fit waits for the callback (which may be async) before
+   * the next: the weights are readable and save() works there, and changes to the optimizer (its
+   * lr, say, or a scheduler's step) apply from the next epoch. Without one, all epochs run in one
+   * native call. `stop()` ends training after the epoch in progress; a callback that throws or
+   * rejects ends it too, and fit rejects with that error.
+   */
   async fit(dataset: Dataset, options: FitOptions = {}): Promise<History> {
     const opts = checkFitOptions(dataset, options);
-    const optimizer = this.optimizer;
-    if (!optimizer) throw new TypeError('Trainer.fit needs options.optimizer (an optim.SGD) given to the Trainer');
+    if (!this.optimizer) throw new TypeError('Trainer.fit needs options.optimizer (an optim.SGD) given to the Trainer');
     this.checkClasses(dataset, 'dataset');
     if (opts.validation) this.checkClasses(opts.validation, 'fit validation');
     if (opts.signal?.aborted) throw abortReason(opts.signal);
     const device = this.model.device;
     const train = deviceData(dataset, device);
     const validation = opts.validation ? deviceData(opts.validation, device) : null;
-    const driver = this.nativeDriver();
     const stepsPerEpoch = Math.ceil(dataset.length / opts.batchSize);
-    const onAbort = (): void => driver.abort();
-    opts.signal?.addEventListener('abort', onAbort);
-    trackRunning(driver);
-    const onProgress = (p: NativeProgress): void => {
-      if (p.kind === 'epoch') {
-        opts.onEpochEnd?.(epochRecord(p as unknown as EpochRecord));
-      } else {
-        opts.onBatchEnd?.({ epoch: p.epoch, step: p.step, stepsPerEpoch: p.stepsPerEpoch, loss: p.loss, accuracy: p.accuracy,
-          samplesPerSecond: p.samplesPerSecond, seconds: p.seconds });
+    const run = { driver: null as NativeDriver | null, failure: null as { error: unknown } | null };
+    // A callback's failure, thrown or rejected: the first one ends training and rejects fit.
+    const fail = (error: unknown): void => {
+      run.failure ??= { error };
+      run.driver?.abort();
+    };
+    const call = (fn: () => unknown): void => {
+      try {
+        const result = fn();
+        if (result instanceof Promise) result.catch(fail);
+      } catch (err) {
+        fail(err);
       }
     };
+    const onProgress = (p: NativeProgress): void => {
+      if (p.kind === 'epoch' || !opts.onBatchEnd || run.failure) return;
+      const progress = { epoch: p.epoch, step: p.step, stepsPerEpoch: p.stepsPerEpoch, loss: p.loss, accuracy: p.accuracy,
+        samplesPerSecond: p.samplesPerSecond, seconds: p.seconds };
+      call(() => opts.onBatchEnd!(progress));
+    };
+    const onAbort = (): void => run.driver?.abort();
+    opts.signal?.addEventListener('abort', onAbort);
+    this.stopping = false;
+    const history: EpochRecord[] = [];
+    let executor: History['executor'] = 'composed';
     try {
-      const epochs = await driver.fit({
-        images: train.images, labels: train.labels, epochs: opts.epochs, batchSize: opts.batchSize, shuffle: opts.shuffle,
-        seed: opts.seed, dropLast: opts.dropLast, scale: dataset.scale, shift: dataset.shift, validation,
-        progressEvery: Math.max(1, Math.min(100, Math.floor(stepsPerEpoch / 20))),
-      }, onProgress);
-      return { epochs: epochs.map(epochRecord), executor: driver.executor };
+      // One native run of all epochs, or (with onEpochEnd) one per epoch.
+      const perEpoch = opts.onEpochEnd !== undefined;
+      for (let first = 0; first < opts.epochs && !this.stopping && !run.failure; first += perEpoch ? 1 : opts.epochs) {
+        const driver = this.nativeDriver();
+        run.driver = driver;
+        this.running = driver;
+        executor = driver.executor;
+        trackRunning(driver);
+        let records: NativeEpochRecord[];
+        try {
+          records = await driver.fit({
+            images: train.images, labels: train.labels, epochs: perEpoch ? 1 : opts.epochs, firstEpoch: first,
+            batchSize: opts.batchSize, shuffle: opts.shuffle, seed: opts.seed, dropLast: opts.dropLast,
+            scale: dataset.scale, shift: dataset.shift, validation,
+            progressEvery: Math.max(1, Math.min(100, Math.floor(stepsPerEpoch / 20))),
+          }, onProgress);
+        } finally {
+          runningDrivers.delete(driver);
+          this.running = null;
+        }
+        for (const r of records) {
+          const record = epochRecord(r as unknown as EpochRecord);
+          history.push(record);
+          if (perEpoch && !run.failure) {
+            try {
+              await opts.onEpochEnd!(record);
+            } catch (err) {
+              fail(err);
+            }
+          }
+        }
+      }
     } catch (err) {
+      if (run.failure) throw run.failure.error;
       if ((err as { code?: string }).code === 'ABORT_ERR') throw abortReason(opts.signal);
       throw err;
     } finally {
       opts.signal?.removeEventListener('abort', onAbort);
-      runningDrivers.delete(driver);
     }
+    if (run.failure) throw run.failure.error;
+    return { epochs: history, executor, stopped: this.stopping && history.length < opts.epochs };
+  }
+
+  /**
+   * Ends the running fit() after the epoch in progress (its record and callbacks included); fit
+   * resolves with the history so far. Call it from a callback (see {@link EarlyStopping}) or anywhere.
+   */
+  stop(): void {
+    this.stopping = true;
+    this.running?.stopAfterEpoch();
   }
 
   /** Mean loss and accuracy of the model over `dataset`, computed natively off the JS thread. */

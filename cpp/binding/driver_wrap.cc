@@ -53,6 +53,7 @@ Napi::Function DriverWrap::define(Napi::Env env) {
   return DefineClass(env, "NativeDriver",
                      {InstanceMethod<&DriverWrap::fit>("fit"), InstanceMethod<&DriverWrap::evaluate>("evaluate"),
                       InstanceMethod<&DriverWrap::abort>("abort"),
+                      InstanceMethod<&DriverWrap::stop_after_epoch>("stopAfterEpoch"),
                       InstanceAccessor<&DriverWrap::executor>("executor")});
 }
 
@@ -144,6 +145,8 @@ Napi::Value DriverWrap::fit(const Napi::CallbackInfo& info) {
     FitSpec spec;
     spec.train = read_dataset(o.Get("images"), o.Get("labels"), "training", device_);
     spec.epochs = static_cast<int>(read_int(o.Get("epochs"), "epochs", 1, 1000000));
+    const Napi::Value first = o.Get("firstEpoch");
+    spec.first_epoch = first.IsUndefined() ? 0 : static_cast<int>(read_int(first, "firstEpoch", 0, 1000000));
     spec.batch_size = static_cast<int>(read_int(o.Get("batchSize"), "batchSize", 1, 1 << 20));
     spec.shuffle = read_bool(o.Get("shuffle"), "shuffle");
     spec.seed = static_cast<uint64_t>(read_int(o.Get("seed"), "seed", 0, int64_t{1} << 53));
@@ -183,6 +186,11 @@ Napi::Value DriverWrap::evaluate(const Napi::CallbackInfo& info) {
 
 Napi::Value DriverWrap::abort(const Napi::CallbackInfo& info) {
   driver_->abort();
+  return info.Env().Undefined();
+}
+
+Napi::Value DriverWrap::stop_after_epoch(const Napi::CallbackInfo& info) {
+  driver_->stop_after_epoch();
   return info.Env().Undefined();
 }
 

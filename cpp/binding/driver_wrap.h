@@ -21,6 +21,7 @@ class DriverWrap : public Napi::ObjectWrap<DriverWrap> {
   Napi::Value fit(const Napi::CallbackInfo& info);
   Napi::Value evaluate(const Napi::CallbackInfo& info);
   Napi::Value abort(const Napi::CallbackInfo& info);
+  Napi::Value stop_after_epoch(const Napi::CallbackInfo& info);
   Napi::Value executor(const Napi::CallbackInfo& info);
   std::unique_ptr<BusyHold> hold(std::vector<std::shared_ptr<Storage>> extra) const;
 
