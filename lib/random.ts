@@ -23,6 +23,19 @@ export class Generator {
     for (let i = 0; i < 16; i++) this.nextUint32();
   }
 
+  /** The generator's state (four 32-bit words), for checkpoints; setState() resumes from it. */
+  getState(): number[] {
+    return [this.a >>> 0, this.b >>> 0, this.c >>> 0, this.d >>> 0];
+  }
+
+  /** Resumes the sequence from a getState() result. */
+  setState(state: readonly number[]): void {
+    if (!Array.isArray(state) || state.length !== 4 || !state.every((w) => Number.isInteger(w) && w >= 0 && w < 2 ** 32)) {
+      throw new TypeError(`Generator state must be four 32-bit unsigned integers, got ${JSON.stringify(state)}`);
+    }
+    [this.a, this.b, this.c, this.d] = state.map((w) => w | 0);
+  }
+
   /** A uniform 32-bit unsigned integer. */
   nextUint32(): number {
     const t = (((this.a + this.b) | 0) + this.d) | 0;

@@ -67,12 +67,19 @@ export interface History {
   executor: 'fused' | 'composed';
   /** Whether stop() ended training before the last epoch. */
   stopped: boolean;
+  /** The shuffle's seed (given, or drawn from the default generator): pass it again to resume. */
+  seed: number;
 }
 
 /** Options for {@link Trainer.fit}. */
 export interface FitOptions {
-  /** Default 1. */
+  /** The epoch to end after (default 1): epochs initialEpoch + 1 … epochs run. */
   epochs?: number;
+  /**
+   * Epochs already done (default 0), as when resuming from a checkpoint: each epoch's shuffle and
+   * record number follow from its index, so a resumed run equals an uninterrupted one.
+   */
+  initialEpoch?: number;
   /** Default 64. */
   batchSize?: number;
   /** Reshuffle every epoch (default true). */
@@ -186,7 +193,8 @@ export class Trainer {
     try {
       // One native run of all epochs, or (with onEpochEnd) one per epoch.
       const perEpoch = opts.onEpochEnd !== undefined;
-      for (let first = 0; first < opts.epochs && !this.stopping && !run.failure; first += perEpoch ? 1 : opts.epochs) {
+      const count = opts.epochs - opts.initialEpoch;
+      for (let first = opts.initialEpoch; first < opts.epochs && !this.stopping && !run.failure; first += perEpoch ? 1 : count) {
         const driver = this.nativeDriver();
         run.driver = driver;
         this.running = driver;
@@ -195,7 +203,7 @@ export class Trainer {
         let records: NativeEpochRecord[];
         try {
           records = await driver.fit({
-            images: train.images, labels: train.labels, epochs: perEpoch ? 1 : opts.epochs, firstEpoch: first,
+            images: train.images, labels: train.labels, epochs: perEpoch ? 1 : count, firstEpoch: first,
             batchSize: opts.batchSize, shuffle: opts.shuffle, seed: opts.seed, dropLast: opts.dropLast,
             scale: dataset.scale, shift: dataset.shift, validation,
             progressEvery: Math.max(1, Math.min(100, Math.floor(stepsPerEpoch / 20))),
@@ -224,7 +232,7 @@ export class Trainer {
       opts.signal?.removeEventListener('abort', onAbort);
     }
     if (run.failure) throw run.failure.error;
-    return { epochs: history, executor, stopped: this.stopping && history.length < opts.epochs };
+    return { epochs: history, executor, stopped: this.stopping && history.length < opts.epochs - opts.initialEpoch, seed: opts.seed };
   }
 
   /**
@@ -334,6 +342,7 @@ function checkDataset(d: unknown, what: string): void {
 
 interface CheckedFitOptions {
   epochs: number;
+  initialEpoch: number;
   batchSize: number;
   shuffle: boolean;
   seed: number;
@@ -369,11 +378,14 @@ function checkFitOptions(dataset: Dataset, o: FitOptions): CheckedFitOptions {
   if (dataset.length < batchSize && dropLast) {
     throw new RangeError(`fit: the dataset has ${dataset.length} samples, fewer than one batch of ${batchSize}, and dropLast is set`);
   }
+  const epochs = int('epochs', o.epochs, 1, 1, 1_000_000);
   return {
-    epochs: int('epochs', o.epochs, 1, 1, 1_000_000),
+    epochs,
+    initialEpoch: int('initialEpoch', o.initialEpoch, 0, 0, epochs - 1),
     batchSize,
     shuffle: bool('shuffle', o.shuffle, true),
-    seed: int('seed', o.seed, defaultGenerator.nextUint32(), 0, Number.MAX_SAFE_INTEGER),
+    // Drawn only when not given, so that giving a seed leaves the generator where it was.
+    seed: o.seed === undefined ? defaultGenerator.nextUint32() : int('seed', o.seed, 0, 0, Number.MAX_SAFE_INTEGER),
     dropLast,
     validation: o.validation,
     signal: o.signal,
