@@ -1,22 +1,29 @@
-// Trainer: fits an nn.Sequential of Linear/ReLU layers with CrossEntropyLoss and SGD through the
-// native training driver, off the JavaScript thread.
+// Trainer: fits any Module with any loss and optimizer. A Sequential of Linear/ReLU layers with the
+// default CrossEntropyLoss and SGD on a u8 Dataset runs on the native training driver, off the
+// JavaScript thread; everything else runs the eager loop of lib/eager-fit.ts.
+import { DataLoader } from './data/dataloader';
 import type { Dataset } from './data/dataset';
 import { deviceData } from './data/device-data';
-import { describe } from './device';
+import { TensorDataset } from './data/tensor-dataset';
+import { describe, type DeviceSpec } from './device';
+import { eagerEpoch, eagerEvaluate, type EagerParts, type TrainerLoss } from './eager-fit';
 import { native } from './native';
 import type { NativeDriver, NativeDriverOptions, NativeEpochRecord, NativeLayer, NativeProgress } from './native-types';
 import { CrossEntropyLoss } from './nn/loss';
 import { Linear } from './nn/linear';
 import { ReLU } from './nn/activation';
+import { Module } from './nn/module';
 import { Sequential } from './nn/sequential';
+import { Optimizer } from './optim/optimizer';
 import { SGD } from './optim/sgd';
 import { defaultGenerator } from './random';
 
 /** What a Trainer trains with, and how. */
 export interface TrainerOptions {
-  /** Required by fit(); evaluate() needs none. */
-  optimizer?: SGD;
-  loss: CrossEntropyLoss;
+  /** Any optimizer over the model's parameters; required by fit(), evaluate() needs none. */
+  optimizer?: Optimizer<{ lr: number }, { lr: number }>;
+  /** Any loss module (forward(output, target) → a mean-reduced scalar). */
+  loss: TrainerLoss;
   /**
    * 'auto' (default): the backend's fused executor runs each step when it has one for the model,
    * else the composed one; 'none': always the composed executor, one primitive at a time (the
@@ -41,8 +48,8 @@ export interface BatchProgress {
   stepsPerEpoch: number;
   /** Mean loss over the epoch so far. */
   loss: number;
-  /** Training accuracy over the epoch so far. */
-  accuracy: number;
+  /** Training accuracy over the epoch so far (null when the targets are not class labels). */
+  accuracy: number | null;
   samplesPerSecond: number;
   /** Seconds since the epoch began. */
   seconds: number;
@@ -52,7 +59,8 @@ export interface BatchProgress {
 export interface EpochRecord {
   epoch: number;
   loss: number;
-  accuracy: number;
+  /** Training accuracy (null when the targets are not class labels). */
+  accuracy: number | null;
   /** Loss and accuracy on the validation set (null without one). */
   valLoss: number | null;
   valAccuracy: number | null;
@@ -63,8 +71,11 @@ export interface EpochRecord {
 /** What fit() resolves to. */
 export interface History {
   epochs: EpochRecord[];
-  /** Which executor ran the steps: the backend's 'fused' one or the 'composed' reference. */
-  executor: 'fused' | 'composed';
+  /**
+   * Which path ran the steps: the native driver's 'fused' executor or its 'composed' reference,
+   * or the 'eager' loop (any other model, loss, optimizer or dataset).
+   */
+  executor: 'fused' | 'composed' | 'eager';
   /** Whether stop() ended training before the last epoch. */
   stopped: boolean;
   /** The shuffle's seed (given, or drawn from the default generator): pass it again to resume. */
@@ -89,7 +100,7 @@ export interface FitOptions {
   /** Drop the last partial batch (default false). */
   dropLast?: boolean;
   /** Evaluated after every epoch. */
-  validation?: Dataset;
+  validation?: Dataset | TensorDataset;
   /** Aborting stops training at the next step boundary; fit rejects with an AbortError. */
   signal?: AbortSignal;
   /** About 10 a second; may return a promise (not awaited: a rejection ends training and rejects fit). */
@@ -101,17 +112,21 @@ export interface FitOptions {
 /** Loss and accuracy over a dataset. */
 export interface Evaluation {
   loss: number;
-  accuracy: number;
+  /** null when the targets are not class labels. */
+  accuracy: number | null;
 }
 
 /**
- * Trains a model with the native training driver: whole SGD steps run natively on a worker thread
- * (the event loop stays free); progress arrives as callbacks on the JS thread.
+ * Trains a model. A Sequential of Linear layers (each optionally followed by a ReLU) with the
+ * default CrossEntropyLoss and a one-group SGD on a u8 Dataset runs on the native training
+ * driver: whole epochs on a worker thread, the event loop free. Any other Module, loss, optimizer
+ * or dataset runs an eager loop of native ops that yields to the event loop every few
+ * milliseconds. Both take the same options and callbacks; the history says which ran.
  */
 export class Trainer {
-  readonly model: Sequential;
-  readonly optimizer: SGD | null;
-  readonly loss: CrossEntropyLoss;
+  readonly model: Module;
+  readonly optimizer: Optimizer<{ lr: number }, { lr: number }> | null;
+  readonly loss: TrainerLoss;
   private readonly execution: Pick<NativeDriverOptions, 'fusion' | 'tf32' | 'cudaClusterLayer1'>;
   private driver: NativeDriver | null = null;
   private driverKey: unknown[] = [];
@@ -119,19 +134,15 @@ export class Trainer {
   private running: NativeDriver | null = null;
   private stopping = false;
 
-  constructor(model: Sequential, options: TrainerOptions) {
-    if (!(model instanceof Sequential)) throw new TypeError(`Trainer needs an nn.Sequential of Linear and ReLU layers, got ${describe(model)}`);
+  constructor(model: Module, options: TrainerOptions) {
+    if (!(model instanceof Module)) throw new TypeError(`Trainer needs an nn.Module, got ${describe(model)}`);
     if (!options || typeof options !== 'object') throw new TypeError(`Trainer options must be an object, got ${describe(options)}`);
-    if (options.optimizer !== undefined && !(options.optimizer instanceof SGD)) {
-      throw new TypeError(`Trainer options.optimizer must be an optim.SGD, got ${describe(options.optimizer)}`);
+    if (options.optimizer !== undefined && !(options.optimizer instanceof Optimizer)) {
+      throw new TypeError(`Trainer options.optimizer must be an optimizer (optim.SGD, optim.Adam, …), got ${describe(options.optimizer)}`);
     }
-    if (options.optimizer && options.optimizer.paramGroups.length !== 1) {
-      throw new TypeError(`Trainer runs an optimizer with one parameter group, got ${options.optimizer.paramGroups.length}`);
-    }
-    if (!(options.loss instanceof CrossEntropyLoss)) throw new TypeError(`Trainer options.loss must be an nn.CrossEntropyLoss, got ${describe(options.loss)}`);
-    if (!options.loss.isPlain) {
-      throw new TypeError('Trainer runs nn.CrossEntropyLoss with its defaults (mean, no class weights, no label smoothing); ' +
-        'train other settings in an eager loop');
+    const loss = options.loss as unknown;
+    if (typeof loss !== 'object' || loss === null || typeof (loss as TrainerLoss).forward !== 'function') {
+      throw new TypeError(`Trainer options.loss must be a loss module (nn.CrossEntropyLoss, nn.MSELoss, …), got ${describe(loss)}`);
     }
     const fusion = options.fusion ?? 'auto';
     if (fusion !== 'auto' && fusion !== 'none') throw new TypeError(`Trainer options.fusion must be 'auto' or 'none', got ${describe(fusion)}`);
@@ -144,27 +155,23 @@ export class Trainer {
     this.model = model;
     this.optimizer = options.optimizer ?? null;
     this.loss = options.loss;
-    this.layers(); // fails early on an unsupported model
+    const params = new Set(model.parameters());
+    if (this.optimizer && this.optimizer.params.some((p) => !params.has(p))) {
+      throw new TypeError("Trainer: the optimizer holds a parameter that is not the model's");
+    }
   }
 
   /**
-   * Trains for `epochs` epochs; resolves to the per-epoch history. With an `onEpochEnd` callback
-   * each epoch is its own native run and fit waits for the callback (which may be async) before
-   * the next: the weights are readable and save() works there, and changes to the optimizer (its
-   * lr, say, or a scheduler's step) apply from the next epoch. Without one, all epochs run in one
-   * native call. `stop()` ends training after the epoch in progress; a callback that throws or
-   * rejects ends it too, and fit rejects with that error.
+   * Trains epochs initialEpoch + 1 … epochs; resolves to the per-epoch history. With an
+   * `onEpochEnd` callback fit waits for it (it may be async) before the next epoch: the weights
+   * are readable and save() works there, and changes to the optimizer (its lr, say, or a
+   * scheduler's step) apply from the next epoch. `stop()` ends training after the epoch in
+   * progress; a callback that throws or rejects ends it too, and fit rejects with that error.
    */
-  async fit(dataset: Dataset, options: FitOptions = {}): Promise<History> {
+  async fit(dataset: Dataset | TensorDataset, options: FitOptions = {}): Promise<History> {
     const opts = checkFitOptions(dataset, options);
-    if (!this.optimizer) throw new TypeError('Trainer.fit needs options.optimizer (an optim.SGD) given to the Trainer');
-    this.checkClasses(dataset, 'dataset');
-    if (opts.validation) this.checkClasses(opts.validation, 'fit validation');
+    if (!this.optimizer) throw new TypeError('Trainer.fit needs options.optimizer given to the Trainer');
     if (opts.signal?.aborted) throw abortReason(opts.signal);
-    const device = this.model.device;
-    const train = deviceData(dataset, device);
-    const validation = opts.validation ? deviceData(opts.validation, device) : null;
-    const stepsPerEpoch = Math.ceil(dataset.length / opts.batchSize);
     const run = { driver: null as NativeDriver | null, failure: null as { error: unknown } | null };
     // A callback's failure, thrown or rejected: the first one ends training and rejects fit.
     const fail = (error: unknown): void => {
@@ -179,54 +186,31 @@ export class Trainer {
         fail(err);
       }
     };
-    const onProgress = (p: NativeProgress): void => {
-      if (p.kind === 'epoch' || !opts.onBatchEnd || run.failure) return;
-      const progress = { epoch: p.epoch, step: p.step, stepsPerEpoch: p.stepsPerEpoch, loss: p.loss, accuracy: p.accuracy,
-        samplesPerSecond: p.samplesPerSecond, seconds: p.seconds };
-      call(() => opts.onBatchEnd!(progress));
+    const onBatch = (progress: BatchProgress): void => {
+      if (opts.onBatchEnd && !run.failure) call(() => opts.onBatchEnd!(progress));
     };
     const onAbort = (): void => run.driver?.abort();
     opts.signal?.addEventListener('abort', onAbort);
     this.stopping = false;
     const history: EpochRecord[] = [];
-    let executor: History['executor'] = 'composed';
-    try {
-      // One native run of all epochs, or (with onEpochEnd) one per epoch.
-      const perEpoch = opts.onEpochEnd !== undefined;
-      const count = opts.epochs - opts.initialEpoch;
-      for (let first = opts.initialEpoch; first < opts.epochs && !this.stopping && !run.failure; first += perEpoch ? 1 : count) {
-        const driver = this.nativeDriver();
-        run.driver = driver;
-        this.running = driver;
-        executor = driver.executor;
-        trackRunning(driver);
-        let records: NativeEpochRecord[];
-        try {
-          records = await driver.fit({
-            images: train.images, labels: train.labels, epochs: perEpoch ? 1 : count, firstEpoch: first,
-            batchSize: opts.batchSize, shuffle: opts.shuffle, seed: opts.seed, dropLast: opts.dropLast,
-            scale: dataset.scale, shift: dataset.shift, validation,
-            progressEvery: Math.max(1, Math.min(100, Math.floor(stepsPerEpoch / 20))),
-          }, onProgress);
-        } finally {
-          runningDrivers.delete(driver);
-          this.running = null;
-        }
-        for (const r of records) {
-          const record = epochRecord(r as unknown as EpochRecord);
-          history.push(record);
-          if (perEpoch && !run.failure) {
-            try {
-              await opts.onEpochEnd!(record);
-            } catch (err) {
-              fail(err);
-            }
-          }
-        }
+    const afterEpoch = async (record: EpochRecord): Promise<void> => {
+      history.push(record);
+      if (!opts.onEpochEnd || run.failure) return;
+      try {
+        await opts.onEpochEnd(record);
+      } catch (err) {
+        fail(err);
       }
+    };
+    let executor: History['executor'];
+    try {
+      const layers = isByteDataset(dataset) && (!opts.validation || isByteDataset(opts.validation)) ? this.driverLayers() : null;
+      executor = layers
+        ? await this.fitOnDriver(dataset as Dataset, opts, run, onBatch, afterEpoch)
+        : await this.fitEagerly(dataset, opts, run, onBatch, afterEpoch);
     } catch (err) {
       if (run.failure) throw run.failure.error;
-      if ((err as { code?: string }).code === 'ABORT_ERR') throw abortReason(opts.signal);
+      if ((err as { code?: string }).code === 'ABORT_ERR' || (err as Error).name === 'AbortError') throw abortReason(opts.signal);
       throw err;
     } finally {
       opts.signal?.removeEventListener('abort', onAbort);
@@ -237,49 +221,124 @@ export class Trainer {
 
   /**
    * Ends the running fit() after the epoch in progress (its record and callbacks included); fit
-   * resolves with the history so far. Call it from a callback (see {@link EarlyStopping}) or anywhere.
+   * resolves with the history so far. Call it from a callback (see EarlyStopping) or anywhere.
    */
   stop(): void {
     this.stopping = true;
     this.running?.stopAfterEpoch();
   }
 
-  /** Mean loss and accuracy of the model over `dataset`, computed natively off the JS thread. */
-  async evaluate(dataset: Dataset, options: { batchSize?: number } = {}): Promise<Evaluation> {
+  /**
+   * Mean loss and accuracy of the model over `dataset` (accuracy null for regression targets):
+   * natively off the JS thread where the driver runs the model, else in the eager loop.
+   */
+  async evaluate(dataset: Dataset | TensorDataset, options: { batchSize?: number } = {}): Promise<Evaluation> {
     checkDataset(dataset, 'dataset');
-    this.checkClasses(dataset, 'dataset');
     const batchSize = options.batchSize ?? 1000;
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be an integer >= 1, got ${describe(batchSize)}`);
-    const data = deviceData(dataset, this.model.device);
-    return this.nativeDriver().evaluate(data.images, data.labels, batchSize, dataset.scale, dataset.shift);
+    if (isByteDataset(dataset) && this.driverLayers()) {
+      this.checkClasses(dataset, 'dataset');
+      const data = deviceData(dataset, this.model.device);
+      return this.nativeDriver().evaluate(data.images, data.labels, batchSize, dataset.scale, dataset.shift);
+    }
+    const t = await eagerEvaluate(this.parts(), dataset, batchSize);
+    return { loss: t.loss, accuracy: t.accuracy };
   }
 
-  // The model as the driver's layer list: Linear layers, each optionally followed by a ReLU.
-  private layers(): { linear: Linear; relu: boolean }[] {
-    const out: { linear: Linear; relu: boolean }[] = [];
-    this.model.layers.forEach((m, i) => {
-      if (m instanceof Linear) {
-        if (!m.bias) throw new TypeError(`Trainer: layer ${i} is a Linear without bias, which the training driver does not support`);
-        out.push({ linear: m, relu: false });
-      } else if (m instanceof ReLU && out.length > 0 && !out[out.length - 1].relu && this.model.layers[i - 1] instanceof Linear) {
-        out[out.length - 1].relu = true;
-      } else {
-        throw new TypeError(`Trainer: layer ${i} (${m.constructor.name}) is not supported; use Linear layers, each optionally followed by one ReLU`);
+  private parts(): EagerParts {
+    return { model: this.model, loss: this.loss, optimizer: this.optimizer };
+  }
+
+  // The native driver: one run of all epochs, or (with onEpochEnd) one run per epoch.
+  private async fitOnDriver(dataset: Dataset, opts: CheckedFitOptions, run: { driver: NativeDriver | null; failure: unknown },
+    onBatch: (p: BatchProgress) => void, afterEpoch: (r: EpochRecord) => Promise<void>): Promise<History['executor']> {
+    this.checkClasses(dataset, 'dataset');
+    if (opts.validation) this.checkClasses(opts.validation as Dataset, 'fit validation');
+    const device = this.model.device;
+    const train = deviceData(dataset, device);
+    const validation = opts.validation ? deviceData(opts.validation as Dataset, device) : null;
+    const stepsPerEpoch = Math.ceil(dataset.length / opts.batchSize);
+    const onProgress = (p: NativeProgress): void => {
+      if (p.kind === 'epoch') return;
+      onBatch({ epoch: p.epoch, step: p.step, stepsPerEpoch: p.stepsPerEpoch, loss: p.loss, accuracy: p.accuracy,
+        samplesPerSecond: p.samplesPerSecond, seconds: p.seconds });
+    };
+    const perEpoch = opts.onEpochEnd !== undefined;
+    const count = opts.epochs - opts.initialEpoch;
+    let executor: History['executor'] = 'composed';
+    for (let first = opts.initialEpoch; first < opts.epochs && !this.stopping && !run.failure; first += perEpoch ? 1 : count) {
+      const driver = this.nativeDriver();
+      run.driver = driver;
+      this.running = driver;
+      executor = driver.executor;
+      trackRunning(driver);
+      let records: NativeEpochRecord[];
+      try {
+        records = await driver.fit({
+          images: train.images, labels: train.labels, epochs: perEpoch ? 1 : count, firstEpoch: first,
+          batchSize: opts.batchSize, shuffle: opts.shuffle, seed: opts.seed, dropLast: opts.dropLast,
+          scale: dataset.scale, shift: dataset.shift, validation,
+          progressEvery: Math.max(1, Math.min(100, Math.floor(stepsPerEpoch / 20))),
+        }, onProgress);
+      } finally {
+        runningDrivers.delete(driver);
+        this.running = null;
+        run.driver = null;
       }
-    });
-    if (out.length === 0) throw new TypeError('Trainer: the model has no Linear layer');
-    const params = this.model.parameters();
-    const opt = this.optimizer;
-    if (opt && (opt.params.length !== params.length || opt.params.some((p, i) => p !== params[i]))) {
-      throw new TypeError("Trainer: the optimizer must hold exactly the model's parameters, in model.parameters() order");
+      for (const r of records) await afterEpoch(epochRecord(r as unknown as EpochRecord));
     }
+    return executor;
+  }
+
+  // The eager loop, epoch by epoch; the loader's epoch index picks each epoch's shuffle.
+  private async fitEagerly(dataset: Dataset | TensorDataset, opts: CheckedFitOptions, run: { failure: { error: unknown } | null },
+    onBatch: (p: BatchProgress) => void, afterEpoch: (r: EpochRecord) => Promise<void>): Promise<History['executor']> {
+    const parts = this.parts();
+    const loader = new DataLoader(dataset, { batchSize: opts.batchSize, shuffle: opts.shuffle, seed: opts.seed,
+      dropLast: opts.dropLast, device: this.model.device as DeviceSpec });
+    loader.epoch = opts.initialEpoch;
+    const check = (): void => {
+      if (run.failure) throw run.failure.error;
+      if (opts.signal?.aborted) throw abortReason(opts.signal);
+    };
+    for (let epoch = opts.initialEpoch + 1; epoch <= opts.epochs && !this.stopping && !run.failure; epoch++) {
+      const start = performance.now();
+      const t = await eagerEpoch(parts, loader, {
+        check,
+        progress: (step, sums, seconds) => onBatch({ epoch, step, stepsPerEpoch: loader.length, loss: sums.loss,
+          accuracy: sums.accuracy, samplesPerSecond: sums.samples / seconds, seconds }),
+      });
+      const seconds = (performance.now() - start) / 1000;
+      const v = opts.validation ? await eagerEvaluate(parts, opts.validation, 1000, check) : null;
+      await afterEpoch({ epoch, loss: t.loss, accuracy: t.accuracy, valLoss: v ? v.loss : null, valAccuracy: v ? v.accuracy : null,
+        samplesPerSecond: t.samples / seconds, seconds });
+    }
+    return 'eager';
+  }
+
+  // The model as the driver's layer list (Linear layers, each optionally followed by a ReLU), or
+  // null when the driver does not run this model, loss and optimizer.
+  private driverLayers(): { linear: Linear; relu: boolean }[] | null {
+    const model = this.model;
+    const opt = this.optimizer;
+    if (!(model instanceof Sequential) || !(this.loss instanceof CrossEntropyLoss) || !this.loss.isPlain) return null;
+    if (opt && (!(opt instanceof SGD) || opt.paramGroups.length !== 1)) return null;
+    const out: { linear: Linear; relu: boolean }[] = [];
+    for (const [i, m] of model.layers.entries()) {
+      if (m instanceof Linear && m.bias) out.push({ linear: m, relu: false });
+      else if (m instanceof ReLU && out.length > 0 && !out[out.length - 1].relu && model.layers[i - 1] instanceof Linear) out[out.length - 1].relu = true;
+      else return null;
+    }
+    if (out.length === 0) return null;
+    const params = model.parameters();
+    if (opt && (opt.params.length !== params.length || opt.params.some((p, i) => p !== params[i]))) return null;
     return out;
   }
 
   // Labels index the last layer's outputs: a dataset with more classes than the model has outputs
   // cannot be trained or evaluated (the native side trusts this check).
   private checkClasses(dataset: Dataset, what: string): void {
-    const layers = this.layers();
+    const layers = this.driverLayers()!;
     const outputs = layers[layers.length - 1].linear.outFeatures;
     if (dataset.numClasses > outputs) {
       throw new RangeError(`${what} has ${dataset.numClasses} classes but the model's last Linear layer gives ${outputs} outputs`);
@@ -292,7 +351,7 @@ export class Trainer {
     const optimizer = opt ? opt.nativeOptions() : { kind: 'sgd' as const, lr: 0, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false };
     let k = 0;
     const state = (): NativeDriverOptions['layers'][number]['weightState'] => (opt ? opt.state(k++) : []);
-    const layers: NativeLayer[] = this.layers().map(({ linear, relu }) => ({
+    const layers: NativeLayer[] = this.driverLayers()!.map(({ linear, relu }) => ({
       weight: linear.weight.native, bias: (linear.bias as Linear['weight']).native,
       activation: relu ? 'relu' : 'none', slope: 0.01, weightState: state(), biasState: state(),
     }));
@@ -305,6 +364,10 @@ export class Trainer {
     }
     return this.driver;
   }
+}
+
+function isByteDataset(d: Dataset | TensorDataset): d is Dataset {
+  return !(d instanceof TensorDataset);
 }
 
 // Drivers with a fit in flight. process.exit() would otherwise wait for them: Node's exit drains the
@@ -336,8 +399,9 @@ function abortError(): Error {
 }
 
 function checkDataset(d: unknown, what: string): void {
-  const ok = typeof d === 'object' && d !== null && (d as Dataset).images instanceof Uint8Array && (d as Dataset).labels instanceof Uint8Array;
-  if (!ok) throw new TypeError(`${what} must be a Dataset (e.g. from datasets.mnist()), got ${describe(d)}`);
+  const ok = d instanceof TensorDataset ||
+    (typeof d === 'object' && d !== null && (d as Dataset).images instanceof Uint8Array && (d as Dataset).labels instanceof Uint8Array);
+  if (!ok) throw new TypeError(`${what} must be a Dataset (e.g. from datasets.mnist()) or a TensorDataset, got ${describe(d)}`);
 }
 
 interface CheckedFitOptions {
@@ -347,13 +411,13 @@ interface CheckedFitOptions {
   shuffle: boolean;
   seed: number;
   dropLast: boolean;
-  validation?: Dataset;
+  validation?: Dataset | TensorDataset;
   signal?: AbortSignal;
   onBatchEnd?: (p: BatchProgress) => void;
   onEpochEnd?: (r: EpochRecord) => void;
 }
 
-function checkFitOptions(dataset: Dataset, o: FitOptions): CheckedFitOptions {
+function checkFitOptions(dataset: Dataset | TensorDataset, o: FitOptions): CheckedFitOptions {
   checkDataset(dataset, 'dataset');
   if (o === null || typeof o !== 'object') throw new TypeError(`fit options must be an object, got ${describe(o)}`);
   const int = (name: string, v: unknown, fallback: number, min: number, max: number): number => {

@@ -80,8 +80,10 @@ describe('data and training options', () => {
   it('Trainer and fit check theirs', async () => {
     const model = new nn.Sequential(new nn.Linear(4, 3), new nn.ReLU(), new nn.Linear(3, 10));
     const opt = new optim.SGD(model.parameters(), { lr: 0.1 });
-    expect(() => new Trainer(new nn.Linear(4, 3) as never, { optimizer: opt, loss: new nn.CrossEntropyLoss() })).toThrow(TypeError);
-    expect(() => new Trainer(new nn.Sequential(new nn.ReLU()), { optimizer: opt, loss: new nn.CrossEntropyLoss() })).toThrow(/layer 0 \(ReLU\) is not supported/);
+    expect(() => new Trainer({} as never, { optimizer: opt, loss: new nn.CrossEntropyLoss() })).toThrow(/Trainer needs an nn.Module/);
+    expect(() => new Trainer(new nn.Sequential(new nn.ReLU()), { optimizer: opt, loss: new nn.CrossEntropyLoss() })).toThrow(/optimizer holds a parameter that is not the model's/);
+    expect(() => new Trainer(model, { optimizer: {} as never, loss: new nn.CrossEntropyLoss() })).toThrow(/must be an optimizer/);
+    expect(() => new Trainer(model, { optimizer: opt, loss: 'mse' as never })).toThrow(/must be a loss module/);
     const trainer = new Trainer(model, { optimizer: opt, loss: new nn.CrossEntropyLoss() });
     await expect(trainer.fit(ds, { epochs: 0 })).rejects.toThrow(/epochs must be in \[1, 1000000\], got 0/);
     await expect(trainer.fit(ds, { batchSize: 2.5 })).rejects.toThrow(TypeError);

@@ -1,7 +1,9 @@
 // Number formats shared by the CLI's progress, summary and result lines.
 
 /** 0.97714 → '97.71%'. */
-export function percent(fraction: number): string {
+/** A fraction as a percentage; '—' for a missing one (an accuracy of regression targets). */
+export function percent(fraction: number | null): string {
+  if (fraction === null) return '—';
   return `${(fraction * 100).toFixed(2)}%`;
 }
 

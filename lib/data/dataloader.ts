@@ -40,7 +40,8 @@ export class DataLoader implements Iterable<Batch> {
   readonly seed: number;
   readonly dropLast: boolean;
   readonly device: string;
-  private epoch = 0;
+  /** The index of the next epoch (0-based), which picks its shuffle; set it to resume a run. */
+  epoch = 0;
 
   constructor(dataset: Dataset | TensorDataset, options: DataLoaderOptions = {}) {
     if (typeof dataset !== 'object' || dataset === null || !Number.isInteger((dataset as Dataset).length)) {
