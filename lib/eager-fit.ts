@@ -37,6 +37,8 @@ export interface EagerHooks {
   progress(step: number, totals: EagerTotals, seconds: number): void;
   /** Checked before each step: a reason to stop (an abort, a failed callback) is thrown. */
   check(): void;
+  /** After each optimizer step (a per-batch learning-rate schedule). */
+  afterStep?: () => void;
 }
 
 // A step's results, left on the device until a report reads them.
@@ -103,6 +105,7 @@ export async function eagerEpoch(parts: EagerParts, loader: DataLoader, hooks: E
     const loss = lossFn.forward(out, y);
     loss.backward();
     optimizer?.step();
+    hooks.afterStep?.();
     totals.add({ loss: loss.detach(), correct: noGrad(() => correctCount(out.detach(), y)), rows: x.shape[0] });
     step++;
     const now = performance.now();

@@ -14,7 +14,10 @@ import { Linear } from './nn/linear';
 import { ReLU } from './nn/activation';
 import { Module } from './nn/module';
 import { Sequential } from './nn/sequential';
+import { LRScheduler } from './optim/lr-scheduler';
+import { OneCycleLR } from './optim/one-cycle-lr';
 import { Optimizer } from './optim/optimizer';
+import { ReduceLROnPlateau } from './optim/reduce-lr-on-plateau';
 import { SGD } from './optim/sgd';
 import { defaultGenerator } from './random';
 
@@ -24,6 +27,12 @@ export interface TrainerOptions {
   optimizer?: Optimizer<{ lr: number }, { lr: number }>;
   /** Any loss module (forward(output, target) → a mean-reduced scalar). */
   loss: TrainerLoss;
+  /**
+   * A learning-rate schedule stepped at the granularity its kind needs: OneCycleLR after every
+   * batch, ReduceLROnPlateau after every epoch with the validation loss (the training loss
+   * without a validation set), the others after every epoch.
+   */
+  scheduler?: LRScheduler | ReduceLROnPlateau;
   /**
    * 'auto' (default): the backend's fused executor runs each step when it has one for the model,
    * else the composed one; 'none': always the composed executor, one primitive at a time (the
@@ -58,6 +67,8 @@ export interface BatchProgress {
 /** One finished epoch. */
 export interface EpochRecord {
   epoch: number;
+  /** The learning rate (the first parameter group's) during the epoch. */
+  lr: number;
   loss: number;
   /** Training accuracy (null when the targets are not class labels). */
   accuracy: number | null;
@@ -127,6 +138,7 @@ export class Trainer {
   readonly model: Module;
   readonly optimizer: Optimizer<{ lr: number }, { lr: number }> | null;
   readonly loss: TrainerLoss;
+  readonly scheduler: LRScheduler | ReduceLROnPlateau | null;
   private readonly execution: Pick<NativeDriverOptions, 'fusion' | 'tf32' | 'cudaClusterLayer1'>;
   private driver: NativeDriver | null = null;
   private driverKey: unknown[] = [];
@@ -155,6 +167,12 @@ export class Trainer {
     this.model = model;
     this.optimizer = options.optimizer ?? null;
     this.loss = options.loss;
+    const scheduler = options.scheduler;
+    if (scheduler !== undefined && !(scheduler instanceof LRScheduler) && !(scheduler instanceof ReduceLROnPlateau)) {
+      throw new TypeError(`Trainer options.scheduler must be a learning-rate scheduler (optim.StepLR, …), got ${describe(scheduler)}`);
+    }
+    if (scheduler && scheduler.optimizer !== this.optimizer) throw new TypeError("Trainer options.scheduler must schedule the Trainer's optimizer");
+    this.scheduler = scheduler ?? null;
     const params = new Set(model.parameters());
     if (this.optimizer && this.optimizer.params.some((p) => !params.has(p))) {
       throw new TypeError("Trainer: the optimizer holds a parameter that is not the model's");
@@ -195,6 +213,8 @@ export class Trainer {
     const history: EpochRecord[] = [];
     const afterEpoch = async (record: EpochRecord): Promise<void> => {
       history.push(record);
+      if (this.scheduler instanceof ReduceLROnPlateau) this.scheduler.step(record.valLoss ?? record.loss);
+      else if (this.scheduler && !(this.scheduler instanceof OneCycleLR)) this.scheduler.step();
       if (!opts.onEpochEnd || run.failure) return;
       try {
         await opts.onEpochEnd(record);
@@ -263,10 +283,12 @@ export class Trainer {
       onBatch({ epoch: p.epoch, step: p.step, stepsPerEpoch: p.stepsPerEpoch, loss: p.loss, accuracy: p.accuracy,
         samplesPerSecond: p.samplesPerSecond, seconds: p.seconds });
     };
-    const perEpoch = opts.onEpochEnd !== undefined;
+    // Epoch by epoch when JS runs between epochs (a callback, a scheduler); else one native run.
+    const perEpoch = opts.onEpochEnd !== undefined || this.scheduler !== null;
     const count = opts.epochs - opts.initialEpoch;
     let executor: History['executor'] = 'composed';
     for (let first = opts.initialEpoch; first < opts.epochs && !this.stopping && !run.failure; first += perEpoch ? 1 : count) {
+      const lr = this.optimizer!.lr;
       const driver = this.nativeDriver();
       run.driver = driver;
       this.running = driver;
@@ -285,7 +307,7 @@ export class Trainer {
         this.running = null;
         run.driver = null;
       }
-      for (const r of records) await afterEpoch(epochRecord(r as unknown as EpochRecord));
+      for (const r of records) await afterEpoch(epochRecord(r as unknown as EpochRecord, lr));
     }
     return executor;
   }
@@ -303,14 +325,17 @@ export class Trainer {
     };
     for (let epoch = opts.initialEpoch + 1; epoch <= opts.epochs && !this.stopping && !run.failure; epoch++) {
       const start = performance.now();
+      const lr = this.optimizer!.lr;
+      const perBatch = this.scheduler instanceof OneCycleLR ? this.scheduler : null;
       const t = await eagerEpoch(parts, loader, {
         check,
+        afterStep: perBatch ? () => perBatch.step() : undefined,
         progress: (step, sums, seconds) => onBatch({ epoch, step, stepsPerEpoch: loader.length, loss: sums.loss,
           accuracy: sums.accuracy, samplesPerSecond: sums.samples / seconds, seconds }),
       });
       const seconds = (performance.now() - start) / 1000;
       const v = opts.validation ? await eagerEvaluate(parts, opts.validation, 1000, check) : null;
-      await afterEpoch({ epoch, loss: t.loss, accuracy: t.accuracy, valLoss: v ? v.loss : null, valAccuracy: v ? v.accuracy : null,
+      await afterEpoch({ epoch, lr, loss: t.loss, accuracy: t.accuracy, valLoss: v ? v.loss : null, valAccuracy: v ? v.accuracy : null,
         samplesPerSecond: t.samples / seconds, seconds });
     }
     return 'eager';
@@ -322,6 +347,8 @@ export class Trainer {
     const model = this.model;
     const opt = this.optimizer;
     if (!(model instanceof Sequential) || !(this.loss instanceof CrossEntropyLoss) || !this.loss.isPlain) return null;
+    // The driver runs whole epochs: a schedule stepped per batch needs the eager loop.
+    if (this.scheduler instanceof OneCycleLR) return null;
     if (opt && (!(opt instanceof SGD) || opt.paramGroups.length !== 1)) return null;
     const out: { linear: Linear; relu: boolean }[] = [];
     for (const [i, m] of model.layers.entries()) {
@@ -383,8 +410,8 @@ function trackRunning(driver: NativeDriver): void {
   runningDrivers.add(driver);
 }
 
-function epochRecord(r: EpochRecord): EpochRecord {
-  return { epoch: r.epoch, loss: r.loss, accuracy: r.accuracy, valLoss: r.valLoss ?? null, valAccuracy: r.valAccuracy ?? null,
+function epochRecord(r: EpochRecord, lr: number): EpochRecord {
+  return { epoch: r.epoch, lr, loss: r.loss, accuracy: r.accuracy, valLoss: r.valLoss ?? null, valAccuracy: r.valAccuracy ?? null,
     samplesPerSecond: r.samplesPerSecond, seconds: r.seconds };
 }
 

@@ -6,7 +6,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { datasets, EarlyStopping, load, manualSeed, nn, optim, save, Trainer, type Dataset } from '../dist/index.js';
+import { DataLoader, datasets, EarlyStopping, load, manualSeed, nn, optim, save, Trainer, type Dataset } from '../dist/index.js';
 
 let train: Dataset, test: Dataset, full: Dataset;
 beforeAll(async () => {
@@ -122,6 +122,57 @@ describe('Trainer.fit callbacks', () => {
     await expect(a.trainer.fit(train, { epochs: 4, seed: 1, onBatchEnd: () => { throw batchError; } })).rejects.toBe(batchError);
     // The trainer is usable afterwards.
     expect((await a.trainer.fit(train, { epochs: 1, seed: 1 })).epochs).toHaveLength(1);
+  });
+});
+
+describe('Trainer schedulers', () => {
+  it('an epoch scheduler given to the Trainer equals stepping it by hand in onEpochEnd; records carry the lr', async () => {
+    const a = setup(0.1), b = setup(0.1);
+    const withOption = new Trainer(a.model, { optimizer: a.optimizer, loss: new nn.CrossEntropyLoss(), scheduler: new optim.StepLR(a.optimizer, { stepSize: 1, gamma: 0.5 }) });
+    const h = await withOption.fit(train, { epochs: 3, seed: 6 });
+    expect(h.executor).toBe('fused');
+    expect(h.epochs.map((e) => e.lr)).toEqual([0.1, 0.05, 0.025]);
+    const byHand = new optim.StepLR(b.optimizer, { stepSize: 1, gamma: 0.5 });
+    await b.trainer.fit(train, { epochs: 3, seed: 6, onEpochEnd: () => { byHand.step(); } });
+    expect(weights(a.model)).toEqual(weights(b.model));
+  });
+
+  it('OneCycleLR steps after every batch (the eager loop) and equals the hand-written loop', async () => {
+    const make = () => {
+      const s = setup(0.1);
+      return { ...s, scheduler: new optim.OneCycleLR(s.optimizer, { maxLr: 0.2, epochs: 2, stepsPerEpoch: Math.ceil(train.length / 64) }) };
+    };
+    const a = make();
+    const h = await new Trainer(a.model, { optimizer: a.optimizer, loss: new nn.CrossEntropyLoss(), scheduler: a.scheduler }).fit(train, { epochs: 2, seed: 8 });
+    expect(h.executor).toBe('eager');
+    expect(a.scheduler.lastEpoch).toBe(2 * Math.ceil(train.length / 64));
+    const b = make();
+    const lossFn = new nn.CrossEntropyLoss();
+    const loader = new DataLoader(train, { batchSize: 64, shuffle: true, seed: 8, device: 'cpu' });
+    for (let e = 0; e < 2; e++) {
+      for (const { x, y } of loader) {
+        b.optimizer.zeroGrad();
+        lossFn.forward(b.model.forward(x), y).backward();
+        b.optimizer.step();
+        b.scheduler.step();
+      }
+    }
+    expect(weights(a.model)).toEqual(weights(b.model));
+  });
+
+  it('ReduceLROnPlateau steps with the validation loss', async () => {
+    const { model, optimizer } = setup(0.5); // large enough for the validation loss to get worse once
+    const plateau = new optim.ReduceLROnPlateau(optimizer, { patience: 0, factor: 0.5 });
+    const h = await new Trainer(model, { optimizer, loss: new nn.CrossEntropyLoss(), scheduler: plateau }).fit(train, { epochs: 4, seed: 1, validation: test });
+    const lrs = h.epochs.map((e) => e.lr);
+    expect(lrs[0]).toBe(0.5);
+    expect(lrs[3]).toBeLessThan(0.5);
+    // Each reduction follows an epoch whose validation loss was no better than the best before it.
+    for (let k = 1; k < lrs.length; k++) {
+      const best = Math.min(...h.epochs.slice(0, k - 1).map((e) => e.valLoss!));
+      expect(lrs[k] < lrs[k - 1]).toBe(k > 1 && h.epochs[k - 1].valLoss! >= best * (1 - 1e-4));
+    }
+    expect(plateau.best).toBe(Math.min(...h.epochs.map((e) => e.valLoss!)));
   });
 });
 
