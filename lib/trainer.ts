@@ -8,10 +8,10 @@ import { TensorDataset } from './data/tensor-dataset';
 import { describe, type DeviceSpec } from './device';
 import { eagerEpoch, eagerEvaluate, type EagerParts, type TrainerLoss } from './eager-fit';
 import { native } from './native';
-import type { NativeDriver, NativeDriverOptions, NativeEpochRecord, NativeLayer, NativeProgress } from './native-types';
+import type { NativeActivation, NativeDriver, NativeDriverOptions, NativeEpochRecord, NativeLayer, NativeProgress } from './native-types';
 import { CrossEntropyLoss } from './nn/loss';
 import { Linear } from './nn/linear';
-import { ReLU } from './nn/activation';
+import { GELU, LeakyReLU, ReLU, Sigmoid, Tanh } from './nn/activation';
 import { Module } from './nn/module';
 import { Sequential } from './nn/sequential';
 import { LRScheduler } from './optim/lr-scheduler';
@@ -341,20 +341,25 @@ export class Trainer {
     return 'eager';
   }
 
-  // The model as the driver's layer list (Linear layers, each optionally followed by a ReLU), or
-  // null when the driver does not run this model, loss and optimizer.
-  private driverLayers(): { linear: Linear; relu: boolean }[] | null {
+  // The model as the driver's layer list (Linear layers, each optionally followed by one
+  // element-wise activation), or null when the driver does not run this model, loss and optimizer.
+  private driverLayers(): DriverLayer[] | null {
     const model = this.model;
     const opt = this.optimizer;
     if (!(model instanceof Sequential) || !(this.loss instanceof CrossEntropyLoss) || !this.loss.isPlain) return null;
     // The driver runs whole epochs: a schedule stepped per batch needs the eager loop.
     if (this.scheduler instanceof OneCycleLR) return null;
     if (opt && (!(opt instanceof SGD) || opt.paramGroups.length !== 1)) return null;
-    const out: { linear: Linear; relu: boolean }[] = [];
+    const out: DriverLayer[] = [];
     for (const [i, m] of model.layers.entries()) {
-      if (m instanceof Linear && m.bias) out.push({ linear: m, relu: false });
-      else if (m instanceof ReLU && out.length > 0 && !out[out.length - 1].relu && model.layers[i - 1] instanceof Linear) out[out.length - 1].relu = true;
-      else return null;
+      const activation = driverActivation(m);
+      if (m instanceof Linear && m.bias) out.push({ linear: m, activation: 'none', slope: 0.01 });
+      else if (activation && out.length > 0 && out[out.length - 1].activation === 'none' && model.layers[i - 1] instanceof Linear) {
+        out[out.length - 1].activation = activation;
+        if (m instanceof LeakyReLU) out[out.length - 1].slope = m.negativeSlope;
+      } else {
+        return null;
+      }
     }
     if (out.length === 0) return null;
     const params = model.parameters();
@@ -378,9 +383,9 @@ export class Trainer {
     const optimizer = opt ? opt.nativeOptions() : { kind: 'sgd' as const, lr: 0, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false };
     let k = 0;
     const state = (): NativeDriverOptions['layers'][number]['weightState'] => (opt ? opt.state(k++) : []);
-    const layers: NativeLayer[] = this.driverLayers()!.map(({ linear, relu }) => ({
+    const layers: NativeLayer[] = this.driverLayers()!.map(({ linear, activation, slope }) => ({
       weight: linear.weight.native, bias: (linear.bias as Linear['weight']).native,
-      activation: relu ? 'relu' : 'none', slope: 0.01, weightState: state(), biasState: state(),
+      activation, slope, weightState: state(), biasState: state(),
     }));
     const steps = opt ? opt.steps : native.Tensor.zeros([2 * layers.length], 'int32', 'cpu');
     const key = [...layers.flatMap((l) => [l.weight, l.bias, l.activation, ...l.weightState, ...l.biasState]), steps,
@@ -391,6 +396,23 @@ export class Trainer {
     }
     return this.driver;
   }
+}
+
+// A Linear layer of the driver's plan and the activation that follows it.
+interface DriverLayer {
+  linear: Linear;
+  activation: NativeActivation;
+  slope: number;
+}
+
+// The driver's name of an element-wise activation layer (null for any other module).
+function driverActivation(m: Module): NativeActivation | null {
+  if (m instanceof ReLU) return 'relu';
+  if (m instanceof LeakyReLU) return 'leakyRelu';
+  if (m instanceof Sigmoid) return 'sigmoid';
+  if (m instanceof Tanh) return 'tanh';
+  if (m instanceof GELU) return 'gelu';
+  return null;
 }
 
 function isByteDataset(d: Dataset | TensorDataset): d is Dataset {
