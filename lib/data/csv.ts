@@ -1,6 +1,6 @@
 // CSV files of numeric columns as a TensorDataset: one column is the target, the rest features.
 // Parsing (quotes, delimiters, line endings) is csv-parse's; every cell must be a number.
-import { promises as fs } from 'fs';
+import { readRegularFile } from '../io/regular-file';
 import { parse } from 'csv-parse/sync';
 import { TensorDataset } from './tensor-dataset';
 
@@ -19,7 +19,7 @@ export interface CsvOptions {
 /** Reads a CSV file of numeric columns into a TensorDataset. */
 export async function readCsv(file: string, options: CsvOptions = {}): Promise<TensorDataset> {
   if (typeof file !== 'string') throw new TypeError(`readCsv: file must be a path string, got ${typeof file}`);
-  const text = await fs.readFile(file, 'utf8');
+  const text = (await readRegularFile(file)).toString('utf8');
   try {
     return parseCsv(text, options);
   } catch (e) {

@@ -2,11 +2,11 @@
 //
 // Layout: two zero bytes, one element-type byte, one byte with the number of dimensions, then each
 // dimension as a big-endian uint32, then the elements in row-major order.
-import { promises as fs } from 'fs';
 import * as zlib from 'zlib';
 import { promisify } from 'util';
+import { MAX_FILE_BYTES, openRegularFile, readExactly } from '../io/regular-file';
 
-const gunzip = promisify(zlib.gunzip);
+const gunzip = promisify(zlib.gunzip) as (buf: Uint8Array, options: zlib.ZlibOptions) => Promise<Buffer>;
 
 /** An array read from an IDX file: its dimensions and its unsigned-byte elements, row-major. */
 export interface IdxArray {
@@ -40,15 +40,20 @@ function isGzip(buf: Uint8Array): boolean {
   return buf.length >= 2 && buf[0] === 0x1f && buf[1] === 0x8b;
 }
 
+/** An IDX header: the shape, the header's length and the element count it declares. */
+interface IdxHeader {
+  shape: number[];
+  headerBytes: number;
+  count: number;
+}
+
 /**
- * Parses an uncompressed IDX buffer. The returned `data` is a view into `buf`, not a copy.
+ * Reads the header at the start of `buf` (which may hold only the start of the file).
  *
- * @param buf - the file's bytes, already decompressed.
- * @param name - what to call the source in error messages (usually the file path).
  * @throws TypeError when the magic or element type is wrong; RangeError when a dimension is 0,
- *   the sizes overflow, or the buffer holds fewer or more element bytes than the header promises.
+ *   the sizes overflow, or `buf` ends inside the header (`complete`: it is the whole file).
  */
-function parseRawIdx(buf: Uint8Array, name: string): IdxArray {
+function parseIdxHeader(buf: Uint8Array, name: string): IdxHeader {
   if (buf.length < 4) {
     throw new RangeError(`${name}: not an IDX file: expected a 4-byte magic number, found ${buf.length} bytes in all`);
   }
@@ -81,14 +86,49 @@ function parseRawIdx(buf: Uint8Array, name: string): IdxArray {
   if (count > Number.MAX_SAFE_INTEGER) {
     throw new RangeError(`${name}: IDX dimensions [${shape.join(', ')}] hold more elements than can be addressed`);
   }
-  const dataBytes = buf.length - headerBytes;
-  if (dataBytes !== count) {
-    const problem = dataBytes < count ? 'truncated' : 'longer than its header says';
-    throw new RangeError(
-      `${name}: IDX file ${problem}: dimensions [${shape.join(', ')}] need ${count} data bytes ` +
-      `(${headerBytes + count} bytes in all), found ${dataBytes} (${buf.length} in all)`);
+  return { shape, headerBytes, count };
+}
+
+function sizeError(name: string, h: IdxHeader, total: number, atLeast = false): RangeError {
+  const dataBytes = total - h.headerBytes;
+  const problem = dataBytes < h.count && !atLeast ? 'truncated' : 'longer than its header says';
+  return new RangeError(
+    `${name}: IDX file ${problem}: dimensions [${h.shape.join(', ')}] need ${h.count} data bytes ` +
+    `(${h.headerBytes + h.count} bytes in all), found ${atLeast ? 'more than ' : ''}${dataBytes} (${atLeast ? 'more than ' : ''}${total} in all)`);
+}
+
+/**
+ * Parses an uncompressed IDX buffer. The returned `data` is a view into `buf`, not a copy.
+ *
+ * @throws as {@link parseIdxHeader}; RangeError when the buffer holds fewer or more element bytes
+ *   than the header promises.
+ */
+function parseRawIdx(buf: Uint8Array, name: string): IdxArray {
+  const h = parseIdxHeader(buf, name);
+  if (buf.length - h.headerBytes !== h.count) throw sizeError(name, h, buf.length);
+  return { shape: h.shape, data: new Uint8Array(buf.buffer, buf.byteOffset + h.headerBytes, h.count) };
+}
+
+// Gzip is decompressed in two bounded steps, so that a small file expanding to gigabytes (a gzip
+// bomb) costs no more than what its IDX header declares: the header from the first compressed
+// bytes (a prefix decompressed without requiring its end: at most ~1,032× its size), then the
+// whole stream with its output capped at the declared size plus one byte, which stops zlib as
+// soon as the data runs longer than the header says.
+const PROBE_BYTES = 4096;
+const PROBE_OPTIONS = { finishFlush: zlib.constants.Z_SYNC_FLUSH, maxOutputLength: PROBE_BYTES * 1100 };
+
+function gzipHeader(buf: Uint8Array, name: string): IdxHeader {
+  let probe: Uint8Array;
+  try {
+    probe = zlib.gunzipSync(buf.subarray(0, PROBE_BYTES), PROBE_OPTIONS);
+  } catch (err) {
+    throw corruptGzip(name, err);
   }
-  return { shape, data: new Uint8Array(buf.buffer, buf.byteOffset + headerBytes, count) };
+  return parseIdxHeader(probe, name);
+}
+
+function isTooLarge(err: unknown): boolean {
+  return (err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE';
 }
 
 /**
@@ -105,10 +145,12 @@ export function parseIdx(buf: Uint8Array, name: string): IdxArray {
     throw new TypeError(`${name}: expected the IDX bytes as a Uint8Array or Buffer, got ${buf === null ? 'null' : typeof buf}`);
   }
   if (!isGzip(buf)) return parseRawIdx(buf, name);
+  const h = gzipHeader(buf, name);
   let raw: Uint8Array;
   try {
-    raw = zlib.gunzipSync(buf);
+    raw = zlib.gunzipSync(buf, { maxOutputLength: h.headerBytes + h.count + 1 });
   } catch (err) {
+    if (isTooLarge(err)) throw sizeError(name, h, h.headerBytes + h.count, true);
     throw corruptGzip(name, err);
   }
   return parseRawIdx(raw, name);
@@ -129,13 +171,27 @@ export async function readIdx(path: string): Promise<IdxArray> {
   if (typeof path !== 'string' || path === '') {
     throw new TypeError(`readIdx: expected the path to be a non-empty string, got ${typeof path === 'string' ? "''" : typeof path}`);
   }
-  const buf = await fs.readFile(path);
-  if (!isGzip(buf)) return parseRawIdx(buf, path);
-  let raw: Uint8Array;
+  const file = await openRegularFile(path);
   try {
-    raw = await gunzip(buf);
-  } catch (err) {
-    throw corruptGzip(path, err);
+    if (file.size > MAX_FILE_BYTES) throw new RangeError(`${path}: ${file.size} bytes, more than the ${MAX_FILE_BYTES} tinynn reads`);
+    const start = await readExactly(file, 0, Math.min(file.size, PROBE_BYTES));
+    if (!isGzip(start)) {
+      // Raw: the header and the file's size decide before the data is read.
+      const h = parseIdxHeader(start, path);
+      if (file.size !== h.headerBytes + h.count) throw sizeError(path, h, file.size);
+      return parseRawIdx(await readExactly(file, 0, file.size), path);
+    }
+    const buf = await readExactly(file, 0, file.size);
+    const h = gzipHeader(buf, path);
+    let raw: Uint8Array;
+    try {
+      raw = await gunzip(buf, { maxOutputLength: h.headerBytes + h.count + 1 });
+    } catch (err) {
+      if (isTooLarge(err)) throw sizeError(path, h, h.headerBytes + h.count, true);
+      throw corruptGzip(path, err);
+    }
+    return parseRawIdx(raw, path);
+  } finally {
+    await file.handle.close();
   }
-  return parseRawIdx(raw, path);
 }

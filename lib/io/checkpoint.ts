@@ -3,7 +3,6 @@
 // ('0.weight'), the optimizer's under 'optimizer.<param index>.<state name>'; the rest as JSON in
 // the metadata entry 'tinynn.checkpoint'. The model part loads in PyTorch like any save() file
 // (with strict=False, or after dropping the optimizer.* tensors).
-import { promises as fs } from 'fs';
 import { describe } from '../device';
 import type { Module } from '../nn/module';
 import type { LRScheduler } from '../optim/lr-scheduler';
@@ -12,6 +11,7 @@ import type { ReduceLROnPlateau } from '../optim/reduce-lr-on-plateau';
 import { defaultGenerator, type Generator } from '../random';
 import { tensor, Tensor } from '../tensor';
 import { writeFileAtomic } from './atomic-write';
+import { readSafetensorsFile } from './safetensors-file';
 import { decodeSafetensors, encodeSafetensors, float32Data, type Float32Entry } from './safetensors';
 
 const METADATA_KEY = 'tinynn.checkpoint';
@@ -96,7 +96,7 @@ export async function loadCheckpoint(path: string, parts: CheckpointParts): Prom
   const fail = (message: string): never => {
     throw new RangeError(`${path}: ${message}`);
   };
-  const { tensors, metadata } = decodeSafetensors(await fs.readFile(path), path);
+  const { tensors, metadata } = decodeSafetensors(await readSafetensorsFile(path), path);
   let meta: CheckpointMeta;
   try {
     meta = JSON.parse(metadata[METADATA_KEY] ?? 'null') as CheckpointMeta;

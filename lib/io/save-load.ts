@@ -1,7 +1,7 @@
 // Model weights to and from safetensors files, under PyTorch's state_dict names ('0.weight',
 // '0.bias', '2.weight', …) so the same file loads in PyTorch with load_state_dict.
-import { promises as fs } from 'fs';
 import { writeFileAtomic } from './atomic-write';
+import { readSafetensorsFile } from './safetensors-file';
 import { decodeSafetensors, encodeSafetensors, float32Data, Float32Entry } from './safetensors';
 
 /** What save/load need of a tensor: its shape, element type and a host copy of its data. */
@@ -118,8 +118,7 @@ function mismatches(expected: Record<string, StateTensor>, found: Map<string, { 
 export async function load(model: Loadable, path: string): Promise<void> {
   checkModel(model, 'load', true);
   checkPath(path, 'load');
-  const buf = await fs.readFile(path);
-  const { tensors } = decodeSafetensors(buf, path);
+  const { tensors } = decodeSafetensors(await readSafetensorsFile(path), path);
   const problems = mismatches(model.stateDict(), tensors);
   if (problems.length > 0) {
     throw new Error(`${path} does not fit the model: ${problems.join('; ')}`);

@@ -32,6 +32,8 @@ const files = {
     '0.bias': { shape: [2], data: Float32Array.from([0.01, -0.02]) },
   }, { format: 'pt' }),
   'empty.safetensors': encodeSafetensors({}),
+  // A gzip bomb: a header declaring [10, 28, 28] (7,840 bytes) followed by 64 MiB of zeros (65 KB compressed).
+  'bomb-10x28x28.idx.gz': zlib.gzipSync(Buffer.concat([idx([10, 28, 28], []), Buffer.alloc(64 << 20)]), { level: 9 }),
   'scalar-and-zero-size.safetensors': encodeSafetensors({ s: { shape: [], data: Float32Array.from([1]) }, z: { shape: [0, 3], data: new Float32Array(0) } }),
 };
 for (const [name, bytes] of Object.entries(files)) fs.writeFileSync(path.join(out, name), bytes);
