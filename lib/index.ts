@@ -17,7 +17,7 @@ export { TensorDataset, type TensorDatasetOptions } from './data/tensor-dataset'
 export { readCsv, parseCsv, type CsvOptions } from './data/csv';
 export { readIdx, parseIdx, type IdxArray } from './data/idx';
 export { MNIST_NORMALIZATION, type MnistOptions, type Mnist } from './data/mnist';
-export { save, load } from './io/save-load';
+export { save, load, type LoadOptions } from './io/save-load';
 export { saveCheckpoint, loadCheckpoint, type CheckpointParts } from './io/checkpoint';
 export { crossEntropy, linear } from './functional';
 export { softmax, logSoftmax, relu, leakyRelu, sigmoid, tanh, gelu } from './ops/activations';

@@ -10,6 +10,8 @@ export interface NativeTensor {
   readonly dtype: DTypeName;
   /** 'cpu' or 'cuda:N'. */
   readonly device: string;
+  /** Whether a running fit() holds it. */
+  readonly busy: boolean;
   readonly disposed: boolean;
   /** A host copy of the contents (waits for pending device work). */
   toArray(): TypedArray;

@@ -33,6 +33,7 @@ Napi::Function TensorWrap::define(Napi::Env env) {
                       InstanceAccessor<&TensorWrap::dtype>("dtype"),
                       InstanceAccessor<&TensorWrap::device>("device"),
                       InstanceAccessor<&TensorWrap::is_disposed>("disposed"),
+                      InstanceAccessor<&TensorWrap::is_busy>("busy"),
                       InstanceMethod<&TensorWrap::to_array>("toArray"),
                       InstanceMethod<&TensorWrap::dispose>("dispose"),
                       InstanceMethod<&TensorWrap::to>("to"),
@@ -127,6 +128,10 @@ Napi::Value TensorWrap::device(const Napi::CallbackInfo& info) {
 
 Napi::Value TensorWrap::is_disposed(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), disposed());
+}
+
+Napi::Value TensorWrap::is_busy(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), data_.storage && data_.storage->busy.load() > 0);
 }
 
 Napi::Value TensorWrap::to_array(const Napi::CallbackInfo& info) {

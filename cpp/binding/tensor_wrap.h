@@ -30,6 +30,8 @@ class TensorWrap : public Napi::ObjectWrap<TensorWrap> {
   Napi::Value dtype(const Napi::CallbackInfo& info);
   Napi::Value device(const Napi::CallbackInfo& info);
   Napi::Value is_disposed(const Napi::CallbackInfo& info);
+  // Whether a running fit() holds the storage (eager use and dispose are refused meanwhile).
+  Napi::Value is_busy(const Napi::CallbackInfo& info);
   Napi::Value to_array(const Napi::CallbackInfo& info);
   Napi::Value dispose(const Napi::CallbackInfo& info);
   Napi::Value to(const Napi::CallbackInfo& info);

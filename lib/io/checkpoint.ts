@@ -11,6 +11,7 @@ import type { ReduceLROnPlateau } from '../optim/reduce-lr-on-plateau';
 import { defaultGenerator, type Generator } from '../random';
 import { tensor, Tensor } from '../tensor';
 import { writeFileAtomic } from './atomic-write';
+import { rejectNonFinite } from './save-load';
 import { readSafetensorsFile } from './safetensors-file';
 import { decodeSafetensors, encodeSafetensors, float32Data, type Float32Entry } from './safetensors';
 
@@ -111,7 +112,10 @@ export async function loadCheckpoint(path: string, parts: CheckpointParts): Prom
   for (const [name, t] of tensors) {
     const data = float32Data(t, `${path}: tensor '${name}'`);
     if (name.startsWith(OPTIMIZER_PREFIX)) optimizerTensors.set(name.slice(OPTIMIZER_PREFIX.length), tensor(data, { shape: t.shape }));
-    else modelState[name] = { shape: t.shape, data };
+    else {
+      rejectNonFinite(path, name, data);
+      modelState[name] = { shape: t.shape, data };
+    }
   }
   const expected = parts.model.stateDict();
   const problems = [

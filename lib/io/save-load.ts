@@ -105,6 +105,21 @@ function mismatches(expected: Record<string, StateTensor>, found: Map<string, { 
   return problems;
 }
 
+/** Options for {@link load}. */
+export interface LoadOptions {
+  /** Accept NaN and ±infinity in the weights (refused by default: they would only show later as a NaN loss). */
+  allowNonFinite?: boolean;
+}
+
+/** A RangeError naming the tensor and the index of its first NaN or infinity. */
+export function rejectNonFinite(path: string, name: string, data: Float32Array): void {
+  for (let i = 0; i < data.length; i++) {
+    if (!Number.isFinite(data[i])) {
+      throw new RangeError(`${path}: tensor '${name}' holds ${data[i]} at index ${i}; pass { allowNonFinite: true } to load it anyway`);
+    }
+  }
+}
+
 /**
  * Loads parameters saved by {@link save} (or by PyTorch's safetensors `save_file` from a
  * state_dict with the same names and shapes) into `model`. The whole file is read, decoded and
@@ -113,11 +128,13 @@ function mismatches(expected: Record<string, StateTensor>, found: Map<string, { 
  * @throws TypeError when `model` is not a module or `path` not a non-empty string; the file
  *   system's error when `path` cannot be read; TypeError/RangeError naming `path`
  *   when the file is not valid safetensors; Error naming `path` and listing every problem when
- *   the tensors do not match the model (missing or unexpected names, shapes, dtypes).
+ *   the tensors do not match the model (missing or unexpected names, shapes, dtypes); RangeError
+ *   naming the tensor and index of a NaN or infinity (unless options.allowNonFinite).
  */
-export async function load(model: Loadable, path: string): Promise<void> {
+export async function load(model: Loadable, path: string, options: LoadOptions = {}): Promise<void> {
   checkModel(model, 'load', true);
   checkPath(path, 'load');
+  if (options === null || typeof options !== 'object') throw new TypeError(`load: expected options to be an object, got ${typeof options}`);
   const { tensors } = decodeSafetensors(await readSafetensorsFile(path), path);
   const problems = mismatches(model.stateDict(), tensors);
   if (problems.length > 0) {
@@ -126,6 +143,7 @@ export async function load(model: Loadable, path: string): Promise<void> {
   const state: Record<string, LoadedTensor> = {};
   for (const [name, tensor] of tensors) {
     state[name] = { shape: tensor.shape, data: float32Data(tensor, `${path}: tensor '${name}'`) };
+    if (!options.allowNonFinite) rejectNonFinite(path, name, state[name].data);
   }
   try {
     model.loadStateDict(state);

@@ -210,6 +210,14 @@ export abstract class Module {
       if (!expected.has(name)) throw new RangeError(`unexpected tensor '${name}' (the model has ${[...expected].join(', ')})`);
     }
     const sources = params.map(([name, p]) => [p, source(name, state[name], p)] as const);
+    // Every target must take the write, or none is written.
+    for (const [name, p] of params) {
+      if (p.disposed) throw new TypeError(`loadStateDict: parameter '${name}' has been disposed`);
+      if (p.native.busy) throw new Error(`loadStateDict: parameter '${name}' is in use by a running fit(); wait for it to finish`);
+    }
+    for (const [name, value] of Object.entries(state)) {
+      if (value instanceof Tensor && value.native.busy) throw new Error(`loadStateDict: tensor '${name}' is in use by a running fit(); wait for it to finish`);
+    }
     for (const [p, src] of sources) {
       if (src instanceof Tensor) {
         p.native.copyFrom(src.native);
