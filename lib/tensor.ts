@@ -468,11 +468,24 @@ function toTyped(flat: ArrayLike<number>, dtype: DType): TypedArray {
   return out;
 }
 
+// The most elements (and nesting depth) a tensor takes from nested JS arrays; typed arrays have no
+// such limit. A larger array (or one that only claims to be: `a.length = 2 ** 32 - 1`) is refused
+// before any element is visited.
+const MAX_NESTED_ELEMENTS = 2 ** 26;
+const MAX_NESTED_DEPTH = 16;
+
 function flatten(data: NestedArray): { flat: number[]; shape: number[] } {
   const shape: number[] = [];
   let level: NestedArray = data;
+  let count = 1;
   while (Array.isArray(level)) {
+    if (shape.length === MAX_NESTED_DEPTH) throw new RangeError(`tensor data is nested more than ${MAX_NESTED_DEPTH} deep`);
     shape.push(level.length);
+    count *= level.length;
+    if (count > MAX_NESTED_ELEMENTS) {
+      throw new RangeError(`tensor data of shape [${shape.join(', ')}, …] has more than ${MAX_NESTED_ELEMENTS} elements; pass a Float32Array (or Int32Array, Uint8Array) instead`);
+    }
+    if (level.length > 0 && !(0 in level)) throw new TypeError('tensor data has a hole at [0] (a sparse array)');
     level = (level as readonly NestedArray[])[0];
   }
   if (shape.length === 0) shape.push(1);
@@ -487,7 +500,11 @@ function flatten(data: NestedArray): { flat: number[]; shape: number[] } {
     if (node.length !== shape[depth]) {
       throw new RangeError(`ragged nested array at ${path}: expected ${shape[depth]} elements, got ${node.length}`);
     }
-    node.forEach((child, i) => walk(child as NestedArray, depth + 1, `${path}[${i}]`));
+    // A for loop, not forEach: forEach skips holes, which must be refused.
+    for (let i = 0; i < node.length; i++) {
+      if (!(i in node)) throw new TypeError(`tensor data has a hole at ${path}[${i}] (a sparse array)`);
+      walk(node[i] as NestedArray, depth + 1, `${path}[${i}]`);
+    }
   };
   walk(data, 0, 'data');
   return { flat, shape };

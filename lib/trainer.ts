@@ -189,6 +189,10 @@ export class Trainer {
   async fit(dataset: Dataset | TensorDataset, options: FitOptions = {}): Promise<History> {
     const opts = checkFitOptions(dataset, options);
     if (!this.optimizer) throw new TypeError('Trainer.fit needs options.optimizer given to the Trainer');
+    // Checked before training, not after its first epoch has changed the weights.
+    if (opts.validation && featuresOf(opts.validation) !== featuresOf(dataset)) {
+      throw new RangeError(`fit validation has ${featuresOf(opts.validation)} features per sample but the training set has ${featuresOf(dataset)}`);
+    }
     if (opts.signal?.aborted) throw abortReason(opts.signal);
     const run = { driver: null as NativeDriver | null, failure: null as { error: unknown } | null };
     // A callback's failure, thrown or rejected: the first one ends training and rejects fit.
@@ -413,6 +417,10 @@ function driverActivation(m: Module): NativeActivation | null {
   if (m instanceof Tanh) return 'tanh';
   if (m instanceof GELU) return 'gelu';
   return null;
+}
+
+function featuresOf(d: Dataset | TensorDataset): number {
+  return d instanceof TensorDataset ? d.featureCount : d.features;
 }
 
 function isByteDataset(d: Dataset | TensorDataset): d is Dataset {

@@ -23,6 +23,19 @@ describe('tensor construction', () => {
   });
 });
 
+describe('absurd arrays (issue: reliability II, item 13)', () => {
+  it('refuses huge or sparse nested arrays and deep nesting up front, naming what is wrong', () => {
+    const claims: number[] = [];
+    claims.length = 2 ** 32 - 1;
+    expect(() => tensor(claims)).toThrow(/shape \[4294967295, …\] has more than 67108864 elements; pass a Float32Array/);
+    expect(() => tensor([1, , 3] as number[])).toThrow(/hole at data\[1\]/);
+    expect(() => tensor([[1, 2], [3, , ] as number[]])).toThrow(/hole at data\[1\]\[1\]/);
+    let deep: unknown = 1;
+    for (let i = 0; i < 10_000; i++) deep = [deep];
+    expect(() => tensor(deep as number[])).toThrow(/nested more than 16 deep/);
+  });
+});
+
 describe('disposed tensors', () => {
   it('throw a TypeError on use, and dispose twice is harmless', () => {
     const t = tensor([[1, 2]]);
@@ -91,5 +104,9 @@ describe('data and training options', () => {
     await expect(trainer.fit(ds, { batchSize: 16, dropLast: true })).rejects.toThrow(/fewer than one batch/);
     const wide = new Dataset({ images: new Uint8Array(8 * 5), labels: new Uint8Array(8), features: 5 });
     await expect(trainer.fit(wide)).rejects.toThrow(/5 features per sample but the model's first Linear layer expects 4/);
+    // A validation set that does not fit is refused before the first epoch changes the weights.
+    const before = model.parameters().map((p) => Array.from(p.toArray()));
+    await expect(trainer.fit(ds, { validation: wide })).rejects.toThrow(/fit validation has 5 features per sample but the training set has 4/);
+    expect(model.parameters().map((p) => Array.from(p.toArray()))).toEqual(before);
   });
 });

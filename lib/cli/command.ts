@@ -1,5 +1,5 @@
 // What a `tinynn` subcommand is, and the options every command shares.
-import type { StringOption } from './args';
+import { UsageError, type StringOption } from './args';
 
 /** A subcommand of `tinynn`. */
 export interface Command {
@@ -37,7 +37,13 @@ export const DATA_OPTION = {
  * The device to run on for --device `requested`: 'auto' becomes 'cuda' when CUDA is usable, else
  * 'cpu' with a one-line note on stderr (a plainer message than the library's process warning).
  */
-export function chooseDevice(requested: string, backends: { cuda: boolean; reason: string }): string {
+export function chooseDevice(requested: string, backends: { cuda: boolean; cudaDevices: number; reason: string }): string {
+  // A device that cannot exist here is a usage error (exit 2), found before any data is loaded.
+  const m = /^cuda(?::(\d+))?$/.exec(requested);
+  if (m && !backends.cuda) throw new UsageError(`--device ${requested}: CUDA is not available (${backends.reason})`);
+  if (m && Number(m[1] ?? 0) >= backends.cudaDevices) {
+    throw new UsageError(`--device ${requested}: this machine has ${backends.cudaDevices} CUDA device${backends.cudaDevices === 1 ? '' : 's'}`);
+  }
   if (requested !== 'auto') return requested;
   if (backends.cuda) return 'cuda';
   process.stderr.write(`tinynn: CUDA is not available (${backends.reason}); using the CPU\n`);

@@ -2,15 +2,15 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { randomInt } from 'crypto';
-import { describeOptions, parseArgs } from '../args';
+import { describeOptions, parseArgs, UsageError } from '../args';
 import { chooseDevice, DATA_OPTION, DEVICE_OPTION, mnistMlp, type Command } from '../command';
 import { loss, percent, rate, seconds } from '../format';
 import { EpochProgress } from '../progress';
 import type { DeviceSpec, EpochRecord } from '../../index';
 
 const OPTIONS = {
-  epochs: { kind: 'integer', valueName: 'N', description: 'passes over the training set', default: 10, min: 1 },
-  batchSize: { kind: 'integer', valueName: 'N', description: 'samples per SGD step', default: 64, min: 1 },
+  epochs: { kind: 'integer', valueName: 'N', description: 'passes over the training set', default: 10, min: 1, max: 1_000_000 },
+  batchSize: { kind: 'integer', valueName: 'N', description: 'samples per SGD step', default: 64, min: 1, max: 60_000 },
   lr: { kind: 'number', valueName: 'X', description: 'learning rate', default: 0.05, min: 0, minExclusive: true },
   momentum: { kind: 'number', valueName: 'X', description: 'SGD momentum', default: 0.9, min: 0, max: 1, maxExclusive: true },
   weightDecay: { kind: 'number', valueName: 'X', description: 'L2 weight decay', default: 0, min: 0 },
@@ -44,15 +44,14 @@ async function run(argv: readonly string[]): Promise<number> {
   }
   const o = parsed.options;
   // Fail before training, not after it, when the weights could not be saved.
-  if (o.save !== undefined && !fs.existsSync(path.dirname(path.resolve(o.save)))) {
-    throw new Error(`cannot save to ${o.save}: directory ${path.dirname(path.resolve(o.save))} does not exist`);
-  }
+  if (o.save !== undefined) checkSavePath(o.save);
   // Loaded here, not at the top, so that --help and usage errors work without the native addon.
   const { nn, optim, Trainer, datasets, save, manualSeed, backends } = await import('../../index');
+  const device = chooseDevice(o.device, backends());
   const seed = o.seed ?? randomInt(2 ** 31);
   manualSeed(seed);
   const model = mnistMlp(nn);
-  model.to(chooseDevice(o.device, backends()) as DeviceSpec);
+  model.to(device as DeviceSpec);
   const { train, test } = await datasets.mnist({ dir: o.data });
   const trainSet = o.limit === undefined ? train : train.subset(0, Math.min(o.limit, train.length));
   const optimizer = new optim.SGD(model.parameters(), { lr: o.lr, momentum: o.momentum, weightDecay: o.weightDecay });
@@ -94,6 +93,13 @@ async function run(argv: readonly string[]): Promise<number> {
     out(`saved the weights to ${o.save}`);
   }
   return 0;
+}
+
+// --save FILE must name a file in an existing directory (not a directory itself).
+function checkSavePath(file: string): void {
+  const dir = path.dirname(path.resolve(file));
+  if (!fs.existsSync(dir)) throw new UsageError(`--save ${file}: directory ${dir} does not exist`);
+  if (fs.existsSync(file) && fs.statSync(file).isDirectory()) throw new UsageError(`--save ${file} is a directory; name a file in it`);
 }
 
 /** `tinynn train`. */
