@@ -80,6 +80,26 @@ describe('save(): what it replaces', () => {
 });
 
 describe('load(): checked before anything changes', () => {
+  it('refuses a tensor named __proto__ and a header that repeats a key (item 10)', async () => {
+    const header = (json: string) => {
+      const h = Buffer.from(json);
+      const len = Buffer.alloc(8);
+      len.writeBigUInt64LE(BigInt(h.length));
+      return Buffer.concat([len, h, Buffer.alloc(32)]);
+    };
+    const proto = path.join(dir, 'proto.safetensors');
+    fs.writeFileSync(proto, header('{"0.weight":{"dtype":"F32","shape":[2,3],"data_offsets":[0,24]},"0.bias":{"dtype":"F32","shape":[2],"data_offsets":[24,32]},' +
+      '"__proto__":{"dtype":"F32","shape":[0],"data_offsets":[32,32]}}'));
+    await expect(load(model(), proto)).rejects.toThrow(/unexpected tensor '__proto__'/);
+    const twice = path.join(dir, 'twice.safetensors');
+    fs.writeFileSync(twice, header('{"0.weight":{"dtype":"F32","shape":[2,3],"data_offsets":[0,24]},"0.bias":{"dtype":"F32","shape":[2],"data_offsets":[24,32]},' +
+      '"0.bias":{"dtype":"F32","shape":[2],"data_offsets":[24,32]}}'));
+    await expect(load(model(), twice)).rejects.toThrow(/header repeats the key "0.bias"/);
+    const inner = path.join(dir, 'inner.safetensors');
+    fs.writeFileSync(inner, header('{"0.weight":{"dtype":"F32","dtype":"F16","shape":[2,3],"data_offsets":[0,24]},"0.bias":{"dtype":"F32","shape":[2],"data_offsets":[24,32]}}'));
+    await expect(load(model(), inner)).rejects.toThrow(/header repeats the key "dtype"/);
+  });
+
   it('refuses NaN and infinite weights, naming the tensor and index, unless allowNonFinite', async () => {
     const file = path.join(dir, 'nan.safetensors');
     const w = Float32Array.from([1, 2, 3, 4, Number.NaN, 6]);

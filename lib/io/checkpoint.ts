@@ -107,7 +107,7 @@ export async function loadCheckpoint(path: string, parts: CheckpointParts): Prom
   if (meta === null || typeof meta !== 'object' || meta.version !== VERSION) return fail(`not a tinynn checkpoint (no '${METADATA_KEY}' metadata of version ${VERSION})`);
 
   // The model's tensors, and the optimizer's as tensors.
-  const modelState: Record<string, { shape: number[]; data: Float32Array }> = {};
+  const modelState: Record<string, { shape: number[]; data: Float32Array }> = Object.create(null);
   const optimizerTensors = new Map<string, Tensor>();
   for (const [name, t] of tensors) {
     const data = float32Data(t, `${path}: tensor '${name}'`);
@@ -119,9 +119,9 @@ export async function loadCheckpoint(path: string, parts: CheckpointParts): Prom
   }
   const expected = parts.model.stateDict();
   const problems = [
-    ...Object.keys(expected).filter((n) => !(n in modelState)).map((n) => `missing tensor '${n}'`),
-    ...Object.keys(modelState).filter((n) => !(n in expected)).map((n) => `unexpected tensor '${n}'`),
-    ...Object.entries(expected).filter(([n, t]) => n in modelState && modelState[n].shape.join() !== t.shape.join())
+    ...Object.keys(expected).filter((n) => !Object.hasOwn(modelState, n)).map((n) => `missing tensor '${n}'`),
+    ...Object.keys(modelState).filter((n) => !Object.hasOwn(expected, n)).map((n) => `unexpected tensor '${n}'`),
+    ...Object.entries(expected).filter(([n, t]) => Object.hasOwn(modelState, n) && modelState[n].shape.join() !== t.shape.join())
       .map(([n, t]) => `tensor '${n}': shape [${t.shape.join(',')}] expected, [${modelState[n].shape.join(',')}] found`),
   ];
   if (problems.length) return fail(`does not fit the model: ${problems.join('; ')}`);

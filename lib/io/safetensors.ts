@@ -49,6 +49,40 @@ function isDimension(d: unknown): d is number {
 }
 
 /**
+ * The first key that appears twice in one object of the JSON text `text` (already known to be
+ * valid JSON), or null. A scan of strings and brackets, one set of keys per open object.
+ */
+function duplicateKey(text: string): string | null {
+  const stack: (Set<string> | null)[] = []; // a key set per open object, null per open array
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      let j = i + 1;
+      while (text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      const keys = stack[stack.length - 1];
+      if (expectKey && keys) {
+        const key = JSON.parse(text.slice(i, j + 1)) as string;
+        if (keys.has(key)) return key;
+        keys.add(key);
+      }
+      expectKey = false;
+      i = j;
+    } else if (c === '{') {
+      stack.push(new Set());
+      expectKey = true;
+    } else if (c === '[') {
+      stack.push(null);
+    } else if (c === '}' || c === ']') {
+      stack.pop();
+    } else if (c === ',') {
+      expectKey = stack[stack.length - 1] instanceof Set;
+    }
+  }
+  return null;
+}
+
+/**
  * Encodes float32 tensors as a safetensors file, in the order given.
  *
  * @param tensors - name → { shape, data }; data.length must equal the product of shape.
@@ -141,11 +175,16 @@ export function decodeSafetensors(buf: Uint8Array, name: string): DecodedSafeten
   }
 
   let header: unknown;
+  let headerText = '';
   try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(buf.subarray(8, 8 + headerLength)));
+    headerText = new TextDecoder('utf-8', { fatal: true }).decode(buf.subarray(8, 8 + headerLength));
+    header = JSON.parse(headerText);
   } catch (err) {
     fail(TypeError, `header is not valid UTF-8 JSON (${(err as Error).message})`);
   }
+  // JSON.parse keeps the last of two equal keys without a word: the file would mean two things.
+  const duplicate = duplicateKey(headerText);
+  if (duplicate !== null) fail(TypeError, `header repeats the key ${JSON.stringify(duplicate)}`);
   if (typeof header !== 'object' || header === null || Array.isArray(header)) {
     fail(TypeError, 'expected the header to be a JSON object');
   }

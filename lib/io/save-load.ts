@@ -100,7 +100,8 @@ function mismatches(expected: Record<string, StateTensor>, found: Map<string, { 
     }
   }
   for (const name of found.keys()) {
-    if (!(name in expected)) problems.push(`unexpected tensor '${name}'`);
+    // hasOwn: a tensor named '__proto__' (or 'constructor') is not one of the model's.
+    if (!Object.hasOwn(expected, name)) problems.push(`unexpected tensor '${name}'`);
   }
   return problems;
 }
