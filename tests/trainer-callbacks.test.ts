@@ -189,3 +189,18 @@ describe('EarlyStopping', () => {
     expect(() => new EarlyStopping({ monitor: 'val' as never })).toThrow(RangeError);
   });
 });
+
+describe('device copies of datasets (issue: reliability II, item 9)', () => {
+  it('a dataset changed in place after a fit is uploaded again: evaluate and DataLoader see the new labels', async () => {
+    const ds = train.subset(0, 1000);
+    const { trainer } = setup();
+    await trainer.fit(ds, { epochs: 3, seed: 1 });
+    const before = (await trainer.evaluate(ds)).accuracy!;
+    expect(before).toBeGreaterThan(0.8);
+    for (let i = 0; i < ds.labels.length; i++) ds.labels[i] = (ds.labels[i] + 1) % 10;
+    expect((await trainer.evaluate(ds)).accuracy!).toBeLessThan(0.2);
+    const first = new DataLoader(ds, { batchSize: 8 })[Symbol.iterator]().next().value!;
+    expect(Array.from(first.y.toArray())).toEqual(Array.from(ds.labels.subarray(0, 8)));
+    for (let i = 0; i < ds.labels.length; i++) ds.labels[i] = (ds.labels[i] + 9) % 10;
+  });
+});

@@ -72,6 +72,9 @@ export class DataLoader implements Iterable<Batch> {
     const order = this.shuffle ? native.ops.permutation(n, this.seed, this.epoch) : Int32Array.from({ length: n }, (_, i) => i);
     this.epoch++;
     const ds = this.dataset;
+    // The device copy is checked against the arrays once an epoch; the batches then reuse it.
+    if (ds instanceof TensorDataset) deviceTensors(ds, this.device, true);
+    else deviceData(ds, this.device, true);
     for (let start = 0; start < n; start += this.batchSize) {
       const end = Math.min(start + this.batchSize, n);
       if (end - start < this.batchSize && this.dropLast) return;
@@ -82,14 +85,14 @@ export class DataLoader implements Iterable<Batch> {
 
   // u8 samples gathered and scaled on the device.
   private byteBatch(ds: Dataset, picks: Int32Array): Batch {
-    const { images, labels } = deviceData(ds, this.device);
+    const { images, labels } = deviceData(ds, this.device, false);
     const { x, y } = native.ops.gatherBatch(images, labels, picks, ds.scale, ds.shift);
     return { x: new Tensor(x), y: new Tensor(y) };
   }
 
   // Rows of features and of labels or targets, gathered on the device.
   private tensorBatch(ds: TensorDataset, picks: Int32Array): Batch {
-    const { features, labels, targets } = deviceTensors(ds, this.device);
+    const { features, labels, targets } = deviceTensors(ds, this.device, false);
     const x = new Tensor(native.ops.gatherRows(features, picks));
     return { x, y: new Tensor(native.ops.gatherRows((labels ?? targets) as NativeTensor, picks)) };
   }
