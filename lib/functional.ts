@@ -23,6 +23,9 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null, relu = fa
   y.gradFn = {
     inputs: [x],
     backward(gradOutput) {
+      for (const [name, p] of [['weight', weight], ['bias', bias]] as const) {
+        if (p?.disposed) throw new TypeError(`backward(): the linear ${name} of shape [${p.shape.join(', ')}] has been disposed`);
+      }
       const dy = gradOutput as Tensor;
       const dyPre = relu ? new Tensor(native.ops.reluBackward(dy.native, y.native)) : dy;
       try {

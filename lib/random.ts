@@ -1,4 +1,5 @@
 // The seeded generator behind parameter initialisation (nn.Linear) and default shuffle seeds.
+import { describe } from './device';
 
 /** A small, fast, seedable generator (sfc32): the same sequence on every platform. */
 export class Generator {
@@ -13,7 +14,7 @@ export class Generator {
 
   /** Restarts the sequence from `seed` (any safe integer). */
   seed(seed: number): void {
-    if (!Number.isSafeInteger(seed)) throw new TypeError(`seed must be a safe integer, got ${String(seed)}`);
+    if (!Number.isSafeInteger(seed)) throw new TypeError(`seed must be a safe integer, got ${describe(seed)}`);
     const lo = seed >>> 0;
     const hi = Math.floor(seed / 2 ** 32) >>> 0;
     this.a = 0x9e3779b9;

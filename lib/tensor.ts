@@ -306,6 +306,10 @@ function runBackward(root: Tensor): void {
     seen.add(t);
     // An intermediate whose graph an earlier backward() consumed: without this it would pass as
     // a leaf and the gradient to what it came from would be silently lost.
+    if (t.disposed) {
+      throw new TypeError(`backward(): a tensor of shape [${t.shape.join(', ')}] in the graph` +
+        `${t.requiresGrad && !t.gradFn ? ' (a parameter or leaf that needs a gradient)' : ''} has been disposed`);
+    }
     if (!t.gradFn && t.graphFreed) {
       throw new Error('backward(): the graph of an intermediate tensor was freed by an earlier backward(); ' +
         'compute it again (a new forward pass) before calling backward() again');
@@ -433,7 +437,7 @@ export function randn(shape: readonly number[], options: Omit<FactoryOptions, 'd
 export function arange(start: number, end?: number, step = 1, options: FactoryOptions = {}): Tensor {
   const [lo, hi] = end === undefined ? [0, start] : [start, end];
   for (const [name, v] of [['start', lo], ['end', hi], ['step', step]] as const) {
-    if (typeof v !== 'number' || !Number.isFinite(v)) throw new TypeError(`arange: ${name} must be a finite number, got ${String(v)}`);
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new TypeError(`arange: ${name} must be a finite number, got ${describe(v)}`);
   }
   if (step === 0) throw new RangeError('arange: step must not be 0');
   const n = Math.max(0, Math.ceil((hi - lo) / step));

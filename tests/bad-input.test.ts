@@ -36,6 +36,35 @@ describe('absurd arrays (issue: reliability II, item 13)', () => {
   });
 });
 
+describe('clear errors (issue: reliability II, item 14)', () => {
+  it('accepts SharedArrayBuffer-backed arrays; names symbols, BigInts, empty and too-wide datasets and oversized layers', () => {
+    const shared = new Float32Array(new SharedArrayBuffer(16));
+    shared[2] = 5;
+    expect(Array.from(tensor(shared).toArray())).toEqual([0, 0, 5, 0]);
+    const images = new Uint8Array(new SharedArrayBuffer(8));
+    images[7] = 9;
+    expect(new Dataset({ images, labels: new Uint8Array(2), features: 4 }).length).toBe(2);
+    const make = (features: unknown, n = 2) => new Dataset({ images: new Uint8Array(n * 4), labels: new Uint8Array(n), features: features as number });
+    expect(() => make(Symbol('f'))).toThrow(/expected features to be an integer in \[1, 2147483647\], got symbol/);
+    expect(() => make(4n)).toThrow(/got bigint/);
+    expect(() => make(2 ** 31)).toThrow(/got 2147483648/);
+    expect(() => make(4, 0)).toThrow(/expected at least one sample, got 0 labels/);
+    expect(() => new nn.Linear(2 ** 24, 2 ** 24)).toThrow(/Linear\(16777216, 16777216\) would hold 281474976710656 weights, more than 2\^28/);
+    expect(() => tensor([1], { device: 4n as never })).toThrow(/4n \(a BigInt\)/);
+  });
+
+  it('backward() through a disposed parameter names it', () => {
+    const m = new nn.Sequential(new nn.Linear(2, 2));
+    const out = m.forward(tensor([[1, 2]])).sum();
+    m.parameters()[0].dispose();
+    expect(() => out.backward()).toThrow(/backward\(\): the linear weight of shape \[2, 2\] has been disposed/);
+    const x = tensor([1, 2], { requiresGrad: true });
+    const y = x.mul(2).sum();
+    x.dispose();
+    expect(() => y.backward()).toThrow(/a tensor of shape \[2\] in the graph \(a parameter or leaf that needs a gradient\) has been disposed/);
+  });
+});
+
 describe('disposed tensors', () => {
   it('throw a TypeError on use, and dispose twice is harmless', () => {
     const t = tensor([[1, 2]]);

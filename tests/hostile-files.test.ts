@@ -7,7 +7,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as zlib from 'zlib';
 import { describe, expect, it } from 'vitest';
-import { load, loadCheckpoint, nn, parseIdx, readCsv, readIdx } from '../dist/index.js';
+import { datasets, load, loadCheckpoint, nn, parseIdx, readCsv, readIdx } from '../dist/index.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tinynn-hostile-'));
 const BOMB = path.join(__dirname, 'fuzz', 'corpus', 'bomb-10x28x28.idx.gz');
@@ -98,5 +98,16 @@ describe('sizes decided by the first bytes', () => {
     const before = rssMB();
     await expect(readIdx(file)).rejects.toThrow(/longer than its header says: dimensions \[10, 28, 28\] need 7840 data bytes \(7856 bytes in all\), found 1073741808/);
     expect(rssMB() - before).toBeLessThan(100);
+  });
+});
+
+describe('errors that name their file', () => {
+  it('mnist() names the labels file holding a label out of range', async () => {
+    const mnistDir = fs.mkdtempSync(path.join(dir, 'mnist-'));
+    for (const prefix of ['train', 't10k']) {
+      fs.writeFileSync(path.join(mnistDir, `${prefix}-images-idx3-ubyte`), Buffer.concat([idxHeader([1, 28, 28]), Buffer.alloc(784)]));
+      fs.writeFileSync(path.join(mnistDir, `${prefix}-labels-idx1-ubyte`), Buffer.concat([idxHeader([1]), Buffer.from([prefix === 'train' ? 12 : 3])]));
+    }
+    await expect(datasets.mnist({ dir: mnistDir })).rejects.toThrow(/mnist: .*train-labels-idx1-ubyte: Dataset: expected every label to be < 10, label 0 is 12/);
   });
 });

@@ -73,7 +73,13 @@ TensorWrap::TensorWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Tensor
                          shape_string(shape) + " needs " + std::to_string(numel));
       }
       data_ = make_tensor(backend, shape, dtype);
-      const uint8_t* src = static_cast<const uint8_t*>(array.ArrayBuffer().Data()) + array.ByteOffset();
+      // The elements' address straight from the typed array: it may view a SharedArrayBuffer,
+      // which ArrayBuffer() refuses.
+      void* elements = nullptr;
+      if (napi_get_typedarray_info(env, array, nullptr, nullptr, &elements, nullptr, nullptr) != napi_ok) {
+        throw TypeError("data: cannot read the typed array's elements");
+      }
+      const uint8_t* src = static_cast<const uint8_t*>(elements);
       backend.upload(data_.storage->data(), src, numel * dtype_size(dtype));
     }
     external_bytes_ = static_cast<int64_t>(data_.storage->bytes());

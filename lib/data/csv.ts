@@ -1,5 +1,6 @@
 // CSV files of numeric columns as a TensorDataset: one column is the target, the rest features.
 // Parsing (quotes, delimiters, line endings) is csv-parse's; every cell must be a number.
+import { describe } from '../device';
 import { readRegularFile } from '../io/regular-file';
 import { parse } from 'csv-parse/sync';
 import { TensorDataset } from './tensor-dataset';
@@ -32,7 +33,7 @@ export async function readCsv(file: string, options: CsvOptions = {}): Promise<T
 export function parseCsv(text: string, options: CsvOptions = {}): TensorDataset {
   if (typeof text !== 'string') throw new TypeError(`parseCsv: text must be a string, got ${typeof text}`);
   const { task = 'regression', delimiter = ',' } = options;
-  if (task !== 'regression' && task !== 'classification') throw new TypeError(`CSV task must be 'regression' or 'classification', got ${String(task)}`);
+  if (task !== 'regression' && task !== 'classification') throw new TypeError(`CSV task must be 'regression' or 'classification', got ${describe(task)}`);
   let rows: string[][];
   try {
     rows = parse(text, { delimiter, skip_empty_lines: true, trim: true, relax_column_count: false }) as string[][];

@@ -29,19 +29,19 @@ const IDENTITY: Readonly<Normalization> = Object.freeze({ mean: 0, std: 1 });
 
 function checkPositiveInteger(value: number, what: string, max = Number.MAX_SAFE_INTEGER): void {
   if (!Number.isInteger(value) || value < 1 || value > max) {
-    throw new RangeError(`Dataset: expected ${what} to be an integer in [1, ${max}], got ${value}`);
+    throw new RangeError(`Dataset: expected ${what} to be an integer in [1, ${max}], got ${describe(value)}`);
   }
 }
 
 function checkNormalization(n: Normalization): void {
   if (typeof n !== 'object' || n === null) {
-    throw new TypeError(`Dataset: expected normalization to be { mean, std }, got ${String(n)}`);
+    throw new TypeError(`Dataset: expected normalization to be { mean, std }, got ${describe(n)}`);
   }
   if (typeof n.mean !== 'number' || !Number.isFinite(n.mean)) {
-    throw new RangeError(`Dataset: expected normalization.mean to be a finite number, got ${String(n.mean)}`);
+    throw new RangeError(`Dataset: expected normalization.mean to be a finite number, got ${describe(n.mean)}`);
   }
   if (typeof n.std !== 'number' || !Number.isFinite(n.std) || n.std <= 0) {
-    throw new RangeError(`Dataset: expected normalization.std to be a finite number > 0, got ${String(n.std)}`);
+    throw new RangeError(`Dataset: expected normalization.std to be a finite number > 0, got ${describe(n.std)}`);
   }
 }
 
@@ -81,7 +81,9 @@ export class Dataset {
     if (!(labels instanceof Uint8Array)) {
       throw new TypeError(`Dataset: expected labels to be a Uint8Array, got ${describe(labels)}`);
     }
-    checkPositiveInteger(features, 'features');
+    // A native int indexes the features of a sample.
+    checkPositiveInteger(features, 'features', 2 ** 31 - 1);
+    if (labels.length === 0) throw new RangeError('Dataset: expected at least one sample, got 0 labels');
     // Labels are bytes, so more than 256 classes could never be labelled.
     checkPositiveInteger(numClasses, 'numClasses', 256);
     if (images.length !== labels.length * features) {
@@ -139,6 +141,7 @@ export class Dataset {
 
 function describe(value: unknown): string {
   if (value === null) return 'null';
+  if (typeof value === 'number') return String(value);
   if (typeof value === 'object') return (value as object).constructor?.name ?? 'object';
   return typeof value;
 }

@@ -68,13 +68,19 @@ function toDataset(images: IdxArray, labels: IdxArray, imagesFile: string, label
     throw new RangeError(
       `mnist: ${imagesFile} holds ${count} images but ${labelsFile} holds ${labels.shape[0]} labels`);
   }
-  return new Dataset({
-    images: images.data,
-    labels: labels.data,
-    features: IMAGE_SIDE * IMAGE_SIDE,
-    numClasses: NUM_CLASSES,
-    normalization,
-  });
+  try {
+    return new Dataset({
+      images: images.data,
+      labels: labels.data,
+      features: IMAGE_SIDE * IMAGE_SIDE,
+      numClasses: NUM_CLASSES,
+      normalization,
+    });
+  } catch (err) {
+    // A label out of range, or an empty file: name it.
+    if (err instanceof RangeError) throw new RangeError(`mnist: ${labelsFile}: ${err.message}`, { cause: err });
+    throw err;
+  }
 }
 
 async function readSplit(dir: string, prefix: 'train' | 't10k', normalization: Normalization): Promise<Dataset> {

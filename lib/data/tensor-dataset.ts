@@ -1,5 +1,6 @@
 // An in-memory dataset of float32 features with int32 class labels or float32 regression targets,
 // built from typed arrays or nested JS arrays (or read from a CSV file by readCsv).
+import { describe } from '../device';
 
 /** What a {@link TensorDataset} is built from: features, and labels or targets (not both). */
 export interface TensorDatasetOptions {
@@ -30,7 +31,7 @@ function fromRows(rows: readonly (readonly number[])[], what: string): { data: F
   rows.forEach((row, i) => {
     if (!Array.isArray(row) || row.length !== width) fail(`${what}[${i}] has ${Array.isArray(row) ? row.length : 'no'} values, expected ${width}`);
     row.forEach((v, j) => {
-      if (typeof v !== 'number' || !Number.isFinite(v)) fail(`${what}[${i}][${j}] is ${String(v)}, expected a finite number`);
+      if (typeof v !== 'number' || !Number.isFinite(v)) fail(`${what}[${i}][${j}] is ${describe(v)}, expected a finite number`);
       data[i * width + j] = v;
     });
   });
@@ -121,7 +122,7 @@ export class TensorDataset {
         if (targets.length !== n) fail(`${n} samples but ${targets.length} targets`);
         t = new Float32Array(n);
         (targets as readonly number[]).forEach((v, i) => {
-          if (typeof v !== 'number' || !Number.isFinite(v)) fail(`targets[${i}] is ${String(v)}, expected a finite number`);
+          if (typeof v !== 'number' || !Number.isFinite(v)) fail(`targets[${i}] is ${describe(v)}, expected a finite number`);
           t[i] = v;
         });
         shape = [];

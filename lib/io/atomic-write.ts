@@ -100,6 +100,14 @@ async function removeStaleTemps(target: string): Promise<void> {
   }
 }
 
+// A file-system error that names no file (ENOSPC from a write, say) gets the target's name in
+// front, keeping its class and code.
+function namingFile(err: unknown, file: string): unknown {
+  if (!(err instanceof Error) || err.message.includes(file)) return err;
+  const named = new (err.constructor as ErrorConstructor)(`${file}: ${err.message}`, { cause: err });
+  return Object.assign(named, { code: (err as NodeJS.ErrnoException).code, errno: (err as NodeJS.ErrnoException).errno, syscall: (err as NodeJS.ErrnoException).syscall });
+}
+
 function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -142,7 +150,7 @@ export async function writeFileAtomic(target: string, data: Uint8Array): Promise
   } catch (err) {
     // Keep the original error; a failed clean-up must not mask it.
     await fs.rm(temp, { force: true }).catch(() => undefined);
-    throw err;
+    throw namingFile(err, dest.path);
   }
   await syncDirectory(path.dirname(dest.path));
 }

@@ -1,4 +1,5 @@
 // Activation modules: element-wise functions and the softmax family.
+import { describe } from '../device';
 import { gelu, leakyRelu, logSoftmax, relu, sigmoid, softmax, tanh } from '../ops/activations';
 import type { Tensor } from '../tensor';
 import { Module } from './module';
@@ -15,7 +16,7 @@ export class LeakyReLU extends Module {
   constructor(readonly negativeSlope = 0.01) {
     super();
     if (typeof negativeSlope !== 'number' || !(negativeSlope >= 0) || !Number.isFinite(negativeSlope)) {
-      throw new RangeError(`LeakyReLU negativeSlope must be a finite number >= 0, got ${String(negativeSlope)}`);
+      throw new RangeError(`LeakyReLU negativeSlope must be a finite number >= 0, got ${describe(negativeSlope)}`);
     }
   }
   override forward(x: Tensor): Tensor {

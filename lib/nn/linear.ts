@@ -1,4 +1,5 @@
 // nn.Linear: y = x·Wᵀ + b with PyTorch's layout and default initialisation.
+import { describe } from '../device';
 import { linear } from '../functional';
 import { defaultGenerator, type Generator } from '../random';
 import { native } from '../native';
@@ -26,8 +27,11 @@ export class Linear extends Module {
   constructor(inFeatures: number, outFeatures: number, options: LinearOptions = {}) {
     super();
     for (const [name, v] of [['inFeatures', inFeatures], ['outFeatures', outFeatures]] as const) {
-      if (typeof v !== 'number' || !Number.isInteger(v)) throw new TypeError(`Linear ${name} must be an integer, got ${String(v)}`);
+      if (typeof v !== 'number' || !Number.isInteger(v)) throw new TypeError(`Linear ${name} must be an integer, got ${describe(v)}`);
       if (v < 1 || v > 2 ** 24) throw new RangeError(`Linear ${name} must be in [1, 2^24], got ${v}`);
+    }
+    if (inFeatures * outFeatures > 2 ** 28) {
+      throw new RangeError(`Linear(${inFeatures}, ${outFeatures}) would hold ${inFeatures * outFeatures} weights, more than 2^28 (1 GiB of float32)`);
     }
     this.inFeatures = inFeatures;
     this.outFeatures = outFeatures;

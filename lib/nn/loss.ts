@@ -1,4 +1,5 @@
 // Loss modules with PyTorch's names, defaults and reductions.
+import { describe } from '../device';
 import { crossEntropy } from '../functional';
 import { native } from '../native';
 import { abs, add, clamp, div, log, mul, neg, sub, timesGradient } from '../ops/elementwise';
@@ -12,7 +13,7 @@ export type Reduction = 'mean' | 'sum' | 'none';
 
 function checkReduction(loss: string, reduction: unknown): Reduction {
   if (reduction !== 'mean' && reduction !== 'sum' && reduction !== 'none') {
-    throw new TypeError(`${loss} reduction must be 'mean', 'sum' or 'none', got ${String(reduction)}`);
+    throw new TypeError(`${loss} reduction must be 'mean', 'sum' or 'none', got ${describe(reduction)}`);
   }
   return reduction;
 }
@@ -81,7 +82,7 @@ export class SmoothL1Loss {
     this.reduction = checkReduction('SmoothL1Loss', options.reduction ?? 'mean');
     this.beta = options.beta ?? 1;
     if (typeof this.beta !== 'number' || !(this.beta > 0) || !Number.isFinite(this.beta)) {
-      throw new RangeError(`SmoothL1Loss beta must be a finite number > 0, got ${String(this.beta)}`);
+      throw new RangeError(`SmoothL1Loss beta must be a finite number > 0, got ${describe(this.beta)}`);
     }
   }
   forward(input: Tensor, target: Tensor): Tensor {
@@ -252,7 +253,7 @@ export class CrossEntropyLoss {
     this.weight = options.weight;
     this.labelSmoothing = options.labelSmoothing ?? 0;
     if (typeof this.labelSmoothing !== 'number' || !(this.labelSmoothing >= 0 && this.labelSmoothing <= 1)) {
-      throw new RangeError(`CrossEntropyLoss labelSmoothing must be in [0, 1], got ${String(this.labelSmoothing)}`);
+      throw new RangeError(`CrossEntropyLoss labelSmoothing must be in [0, 1], got ${describe(this.labelSmoothing)}`);
     }
   }
 

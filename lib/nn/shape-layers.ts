@@ -1,4 +1,5 @@
 // Layers that reshape or pass data through: Flatten, Identity, Dropout.
+import { describe } from '../device';
 import { native } from '../native';
 import { mul } from '../ops/elementwise';
 import { flatten } from '../ops/shape';
@@ -41,7 +42,7 @@ export class Dropout extends Module {
 
   constructor(readonly p = 0.5, options: DropoutOptions = {}) {
     super();
-    if (typeof p !== 'number' || !(p >= 0 && p <= 1)) throw new RangeError(`Dropout p must be in [0, 1], got ${String(p)}`);
+    if (typeof p !== 'number' || !(p >= 0 && p <= 1)) throw new RangeError(`Dropout p must be in [0, 1], got ${describe(p)}`);
     this.generator = options.generator ?? defaultGenerator;
   }
 

@@ -1,4 +1,5 @@
 // Activations and the softmax family with autograd.
+import { describe } from '../device';
 import { native } from '../native';
 import { Tensor } from '../tensor';
 import { unaryOp } from './elementwise';
@@ -28,7 +29,7 @@ export function tanh(x: Tensor): Tensor {
 export function leakyRelu(x: Tensor, negativeSlope = 0.01): Tensor {
   requireFloat(requireTensor(x, 'leakyRelu'), 'leakyRelu');
   if (typeof negativeSlope !== 'number' || !(negativeSlope >= 0) || !Number.isFinite(negativeSlope)) {
-    throw new RangeError(`leakyRelu: negativeSlope must be a finite number >= 0, got ${String(negativeSlope)}`);
+    throw new RangeError(`leakyRelu: negativeSlope must be a finite number >= 0, got ${describe(negativeSlope)}`);
   }
   const y = unaryOp(x, 'leakyRelu', negativeSlope);
   return record(y, [x], (g) => [g ? new Tensor(native.ops.binary(g.native, y.native, 'leakyReluGrad', negativeSlope)) : null]);

@@ -1,12 +1,13 @@
 // Shape ops with autograd: reshape/view/flatten (views of the same storage), transpose/t and
 // permute (copies), detach, clone.
+import { describe } from '../device';
 import { native } from '../native';
 import { Tensor } from '../tensor';
 import { record, requireTensor } from './graph';
 
 /** The dimension `dim` of a rank-`rank` tensor, negative counting from the end; RangeError otherwise. */
 export function normalizeDim(op: string, dim: number, rank: number): number {
-  if (typeof dim !== 'number' || !Number.isInteger(dim)) throw new TypeError(`${op}: dim must be an integer, got ${String(dim)}`);
+  if (typeof dim !== 'number' || !Number.isInteger(dim)) throw new TypeError(`${op}: dim must be an integer, got ${describe(dim)}`);
   const lo = rank === 0 ? -1 : -rank, hi = rank === 0 ? 0 : rank - 1;
   if (dim < lo || dim > hi) throw new RangeError(`${op}: dim ${dim} is out of range for a tensor of ${rank} dimensions`);
   return dim < 0 ? dim + Math.max(rank, 1) : dim;
@@ -47,7 +48,7 @@ export function flatten(x: Tensor, startDim = 1, endDim = -1): Tensor {
 export function permute(x: Tensor, dims: readonly number[]): Tensor {
   requireTensor(x, 'permute');
   const rank = x.shape.length;
-  if (!Array.isArray(dims) || dims.length !== rank) throw new RangeError(`permute: needs ${rank} dims, got ${String(dims)}`);
+  if (!Array.isArray(dims) || dims.length !== rank) throw new RangeError(`permute: needs ${rank} dims, got ${describe(dims)}`);
   const order = dims.map((d) => normalizeDim('permute', d, rank));
   const y = new Tensor(native.ops.permute(x.native, order));
   const inverse = order.map((_, i) => order.indexOf(i));
