@@ -1,6 +1,7 @@
 #include "cpp/backend.h"
 
 #include <algorithm>
+#include <string>
 
 #include "cpp/errors.h"
 #include "cpp/step_executor.h"
@@ -69,6 +70,18 @@ Broadcast row_broadcast(int64_t rows, int64_t cols) {
   bc.b_stride[0] = 0;
   bc.b_stride[1] = 1;
   return bc;
+}
+
+void require_optimizer_states(const ParamUpdate* params, int count, const OptimizerConfig& config) {
+  const int states = config.state_count();
+  for (int t = 0; t < count; ++t) {
+    for (int k = 0; k < states; ++k) {
+      if (params[t].n != 0 && !params[t].state[k]) {
+        throw RangeError("optimizer update: parameter " + std::to_string(t) + " lacks state tensor " + std::to_string(k) +
+                         " of the " + std::to_string(states) + " its optimizer keeps");
+      }
+    }
+  }
 }
 
 }  // namespace tinynn

@@ -117,12 +117,16 @@ struct OptimizerConfig {
   }
 };
 
+// The most state tensors an optimizer keeps per parameter (Adam with amsgrad, centered RMSprop
+// with momentum).
+constexpr int kMaxOptimizerStates = 3;
+
 // One parameter of an optimizer update: param is stepped with grad, reading and writing its state
 // buffers (each of n floats, OptimizerConfig::state_count() of them; the rest null).
 struct ParamUpdate {
   float* param = nullptr;
   const float* grad = nullptr;
-  float* state[3] = {nullptr, nullptr, nullptr};
+  float* state[kMaxOptimizerStates] = {nullptr, nullptr, nullptr};
   size_t n = 0;
 };
 
@@ -235,6 +239,10 @@ class Backend {
   // runs the composed reference). Default: none.
   virtual std::unique_ptr<StepExecutor> fused_executor(const StepPlan& plan, const FusionOptions& options);
 };
+
+// RangeError unless every non-empty parameter has the state buffers `config` needs
+// (OptimizerConfig::state_count()): the update kernels read and write them.
+void require_optimizer_states(const ParamUpdate* params, int count, const OptimizerConfig& config);
 
 // How many times the host has waited for a device queue: each backend counts its downloads,
 // synchronize() calls and frees that wait (CUDA's cudaFree), the CPU backend the same calls, so a

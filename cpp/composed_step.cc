@@ -28,8 +28,9 @@ class ComposedStep final : public StepExecutor {
       // grad [rows, out] holds dLoss/d(pre-activation): dW = gradᵀ·input, db = Σ_rows grad
       be_.gemm(true, false, p.out, p.in, rows, 1.f, lt.grad, p.out, input, p.in, 0.f, lt.dweight, p.in, GemmEpilogue{});
       be_.reduce(ReduceOp::Sum, lt.grad, lt.dbias, 1, rows, p.out, false);
-      updates_.push_back({lt.weight, lt.dweight, {lt.weight_state[0], lt.weight_state[1]}, static_cast<size_t>(p.out) * p.in});
-      updates_.push_back({lt.bias, lt.dbias, {lt.bias_state[0], lt.bias_state[1]}, static_cast<size_t>(p.out)});
+      updates_.push_back({lt.weight, lt.dweight, {lt.weight_state[0], lt.weight_state[1], lt.weight_state[2]},
+                          static_cast<size_t>(p.out) * p.in});
+      updates_.push_back({lt.bias, lt.dbias, {lt.bias_state[0], lt.bias_state[1], lt.bias_state[2]}, static_cast<size_t>(p.out)});
       if (l == 0) break;  // the input needs no gradient
       const LayerTensors& below = t.layers[l - 1];
       const LayerPlan& below_plan = plan_.layers[l - 1];

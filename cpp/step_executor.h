@@ -16,8 +16,8 @@ namespace tinynn {
 struct LayerTensors {
   float* weight = nullptr;  // [out, in]
   float* bias = nullptr;    // [out]
-  float* weight_state[2] = {nullptr, nullptr};  // optimizer state (ParamUpdate::state)
-  float* bias_state[2] = {nullptr, nullptr};
+  float* weight_state[kMaxOptimizerStates] = {};  // optimizer state (ParamUpdate::state)
+  float* bias_state[kMaxOptimizerStates] = {};
   float* act = nullptr;      // [B, out] the layer's output; the last layer's: the logits
   float* pre = nullptr;      // [B, out] the pre-activation, kept for Gelu's backward (else null)
   float* grad = nullptr;     // [B, out] dLoss/d(pre-activation) during backward

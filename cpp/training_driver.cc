@@ -105,7 +105,7 @@ TrainingDriver::Workspace& TrainingDriver::workspace(int batch, int rows) {
       LayerTensors lt;
       lt.weight = floats(p.weight);
       lt.bias = floats(p.bias);
-      for (int k = 0; k < 2; ++k) {
+      for (int k = 0; k < kMaxOptimizerStates; ++k) {
         lt.weight_state[k] = floats(p.weight_state[k]);
         lt.bias_state[k] = floats(p.bias_state[k]);
       }
@@ -237,7 +237,10 @@ void TrainingDriver::prepare_order(const FitSpec& spec, int epoch) {
 
 void TrainingDriver::enqueue_chunk(Workspace& ws, const FitSpec& spec, const EpochPlan& plan, int first, int count) {
   const int B = plan.batch, n = plan.n;
-  if (steps_taken_ == 0) {
+  // Adam's and RMSprop's updates depend on the step number (Adam's bias corrections), which a
+  // recording would freeze: their steps are always enqueued as they come.
+  const bool live_steps = model_.plan.optimizer.kind != OptimizerKind::Sgd;
+  if (steps_taken_ == 0 || live_steps) {
     // The optimizer's first step differs (SGD: momentum buffer = gradient). The chunk holding it
     // runs uncaptured, so captured chunks keep the same boundaries (and recordings) in every epoch.
     for (int s = first; s < first + count; ++s) {

@@ -24,8 +24,8 @@ namespace tinynn {
 struct DriverLayer {
   std::shared_ptr<Storage> weight;  // [out, in]
   std::shared_ptr<Storage> bias;    // [out]
-  std::shared_ptr<Storage> weight_state[2];
-  std::shared_ptr<Storage> bias_state[2];
+  std::shared_ptr<Storage> weight_state[kMaxOptimizerStates];
+  std::shared_ptr<Storage> bias_state[kMaxOptimizerStates];
 };
 
 struct DriverModel {

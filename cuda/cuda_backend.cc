@@ -219,6 +219,7 @@ void CudaBackend::mse(const float* pred, const float* target, size_t n, float* l
 
 void CudaBackend::optimizer_update(const ParamUpdate* params, int count, const OptimizerConfig& config,
                                    int64_t step) {
+  require_optimizer_states(params, count, config);
   switch (config.kind) {
     case OptimizerKind::Sgd:
       launch_sgd_update(enter(), params, count, config.sgd, step == 1);

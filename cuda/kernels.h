@@ -50,8 +50,8 @@ void launch_sgd_update(cudaStream_t stream, const ParamUpdate* params, int count
                        bool first_step);
 
 // Backend::optimizer_update for Adam / AdamW and RMSprop (kernels_optimizer.cu): PyTorch's rules
-// (cpp/optimizer_math.h) over all parameters, one launch per 16. RangeError when a parameter
-// lacks a state buffer.
+// (cpp/optimizer_math.h) over all parameters, one launch per 16 (the states checked by the caller:
+// require_optimizer_states).
 void launch_adam_update(cudaStream_t stream, const ParamUpdate* params, int count, const AdamStep& step);
 void launch_rmsprop_update(cudaStream_t stream, const ParamUpdate* params, int count, const RmsPropStep& step);
 

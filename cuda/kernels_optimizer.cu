@@ -1,9 +1,6 @@
 // The Adam / AdamW and RMSprop steps over every parameter tensor in one launch per 16 tensors
 // (Backend::optimizer_update): the tensors travel by value in the kernel's argument block and the
 // grid strides over their concatenation (bodies in kernels_optimizer.cuh).
-#include <string>
-
-#include "cpp/errors.h"
 #include "cuda/check.h"
 #include "cuda/kernels.h"
 #include "cuda/kernels_optimizer.cuh"
@@ -17,16 +14,6 @@ using optim::OptimizerArgs;
 __global__ void adam_kernel(const __grid_constant__ OptimizerArgs a, const AdamStep s) { optim::adam_body(a, s); }
 __global__ void rmsprop_kernel(const __grid_constant__ OptimizerArgs a, const RmsPropStep s) { optim::rmsprop_body(a, s); }
 
-// Every non-empty parameter needs its `states` buffers (the kernels read and write them).
-void require_states(const ParamUpdate* params, int count, int states, const char* optimizer) {
-  for (int t = 0; t < count; ++t) {
-    for (int k = 0; k < states; ++k) {
-      if (params[t].n != 0 && !params[t].state[k])
-        throw RangeError(std::string(optimizer) + ": parameter " + std::to_string(t) + " lacks state tensor " + std::to_string(k));
-    }
-  }
-}
-
 template <typename Launch>
 void launch_per_group(const ParamUpdate* params, int count, Launch launch) {
   for (int first = 0; first < count; first += optim::kOptimizerTensors) {
@@ -39,7 +26,6 @@ void launch_per_group(const ParamUpdate* params, int count, Launch launch) {
 }  // namespace
 
 void launch_adam_update(cudaStream_t stream, const ParamUpdate* params, int count, const AdamStep& step) {
-  require_states(params, count, step.amsgrad ? 3 : 2, "Adam");
   launch_per_group(params, count, [&](const OptimizerArgs& a, unsigned blocks) {
     adam_kernel<<<blocks, kThreads, 0, stream>>>(a, step);
     check_launch("adam_update kernel launch");
@@ -47,7 +33,6 @@ void launch_adam_update(cudaStream_t stream, const ParamUpdate* params, int coun
 }
 
 void launch_rmsprop_update(cudaStream_t stream, const ParamUpdate* params, int count, const RmsPropStep& step) {
-  require_states(params, count, 1 + (step.momentum != 0.f) + step.centered, "RMSprop");
   launch_per_group(params, count, [&](const OptimizerArgs& a, unsigned blocks) {
     rmsprop_kernel<<<blocks, kThreads, 0, stream>>>(a, step);
     check_launch("rmsprop_update kernel launch");

@@ -1,6 +1,7 @@
-// Trainer: fits any Module with any loss and optimizer. A Sequential of Linear/ReLU layers with the
-// default CrossEntropyLoss and SGD on a u8 Dataset runs on the native training driver, off the
-// JavaScript thread; everything else runs the eager loop of lib/eager-fit.ts.
+// Trainer: fits any Module with any loss and optimizer. A Sequential of Linear layers and
+// element-wise activations with the default CrossEntropyLoss and a one-group optimizer on a u8
+// Dataset runs on the native training driver, off the JavaScript thread; everything else runs the
+// eager loop of lib/eager-fit.ts.
 import { DataLoader } from './data/dataloader';
 import type { Dataset } from './data/dataset';
 import { deviceData } from './data/device-data';
@@ -18,7 +19,6 @@ import { LRScheduler } from './optim/lr-scheduler';
 import { OneCycleLR } from './optim/one-cycle-lr';
 import { Optimizer } from './optim/optimizer';
 import { ReduceLROnPlateau } from './optim/reduce-lr-on-plateau';
-import { SGD } from './optim/sgd';
 import { defaultGenerator } from './random';
 
 /** What a Trainer trains with, and how. */
@@ -128,11 +128,12 @@ export interface Evaluation {
 }
 
 /**
- * Trains a model. A Sequential of Linear layers (each optionally followed by a ReLU) with the
- * default CrossEntropyLoss and a one-group SGD on a u8 Dataset runs on the native training
- * driver: whole epochs on a worker thread, the event loop free. Any other Module, loss, optimizer
- * or dataset runs an eager loop of native ops that yields to the event loop every few
- * milliseconds. Both take the same options and callbacks; the history says which ran.
+ * Trains a model. A Sequential of Linear layers (each optionally followed by an element-wise
+ * activation) with the default CrossEntropyLoss and a one-group optimizer on a u8 Dataset runs on
+ * the native training driver: whole epochs on a worker thread, the event loop free. Any other
+ * Module, loss, optimizer or dataset runs an eager loop of native ops that yields to the event
+ * loop every few milliseconds. Both take the same options and callbacks; the history says which
+ * ran.
  */
 export class Trainer {
   readonly model: Module;
@@ -353,7 +354,7 @@ export class Trainer {
     if (!(model instanceof Sequential) || !(this.loss instanceof CrossEntropyLoss) || !this.loss.isPlain) return null;
     // The driver runs whole epochs: a schedule stepped per batch needs the eager loop.
     if (this.scheduler instanceof OneCycleLR) return null;
-    if (opt && (!(opt instanceof SGD) || opt.paramGroups.length !== 1)) return null;
+    if (opt && opt.paramGroups.length !== 1) return null;
     const out: DriverLayer[] = [];
     for (const [i, m] of model.layers.entries()) {
       const activation = driverActivation(m);

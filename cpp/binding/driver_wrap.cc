@@ -68,8 +68,6 @@ DriverWrap::DriverWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Driver
     Napi::Array layers = o.Get("layers").As<Napi::Array>();
     DriverModel model;
     model.plan.optimizer = read_optimizer_options(o.Get("optimizer"));
-    // A recorded chunk replays its step numbers; Adam's bias corrections need them to advance.
-    if (model.plan.optimizer.kind != OptimizerKind::Sgd) throw RangeError("the training driver runs SGD only");
     const std::string loss = read_string(o.Get("loss"), "loss");
     if (loss != "crossEntropy") throw RangeError("loss must be 'crossEntropy', got '" + loss + "'");
     model.plan.loss = LossKind::CrossEntropy;

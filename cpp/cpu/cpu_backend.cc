@@ -71,6 +71,7 @@ void CpuBackend::gemm(bool ta, bool tb, int M, int N, int K, float alpha, const 
 }
 
 void CpuBackend::optimizer_update(const ParamUpdate* params, int count, const OptimizerConfig& cfg, int64_t step) {
+  require_optimizer_states(params, count, cfg);
   const bool first_step = step == 1;
   const AdamStep adam = cfg.kind == OptimizerKind::Adam ? adam_step(cfg.adam, step) : AdamStep{};
   const RmsPropStep rms = rmsprop_step(cfg.rmsprop);
