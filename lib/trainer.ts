@@ -366,7 +366,8 @@ export class Trainer {
         return null;
       }
     }
-    if (out.length === 0) return null;
+    // The driver's loss reads the last Linear layer's outputs as they are (logits).
+    if (out.length === 0 || out[out.length - 1].activation !== 'none') return null;
     const params = model.parameters();
     if (opt && (opt.params.length !== params.length || opt.params.some((p, i) => p !== params[i]))) return null;
     return out;
