@@ -15,11 +15,10 @@ class ComposedStep final : public StepExecutor {
   void train_step(const StepTensors& t, const StepBatch& b) override {
     const int rows = b.rows;
     const size_t L = plan_.layers.size();
-    be_.gather_batch(b.images, b.labels, b.features, b.order, rows, b.scale, b.shift, t.x, t.y);
+    gather(t, b);
     forward(t, rows);
-    const LayerTensors& last = t.layers[L - 1];
-    // grad of the last layer = dLoss/dlogits
-    be_.softmax_xent(last.act, t.y, rows, plan_.layers[L - 1].out, b.loss, last.grad, t.correct);
+    // grad of the last layer = dLoss/d(outputs): logits or predictions, no activation after them
+    loss(t, b, t.layers[L - 1].grad);
     updates_.clear();  // capacity kept: nothing allocated per step
     for (size_t l = L; l-- > 0;) {
       const LayerPlan& p = plan_.layers[l];

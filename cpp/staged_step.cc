@@ -3,7 +3,9 @@
 namespace tinynn {
 
 bool staged_plan_supported(const StepPlan& plan) {
-  if (plan.loss != LossKind::CrossEntropy || plan.optimizer.kind != OptimizerKind::Sgd) return false;
+  if (plan.loss != LossKind::CrossEntropy || plan.input != InputKind::Bytes || plan.optimizer.kind != OptimizerKind::Sgd) {
+    return false;
+  }
   for (const LayerPlan& layer : plan.layers) {
     if (layer.activation != Activation::None && layer.activation != Activation::Relu) return false;
   }

@@ -44,11 +44,28 @@ void StepExecutor::forward(const StepTensors& t, int rows) {
   }
 }
 
-void StepExecutor::eval_step(const StepTensors& t, const StepBatch& b) {
-  be_.gather_batch(b.images, b.labels, b.features, b.order, b.rows, b.scale, b.shift, t.x, t.y);
-  forward(t, b.rows);
+void StepExecutor::gather(const StepTensors& t, const StepBatch& b) {
+  if (plan_.input == InputKind::Bytes) {
+    be_.gather_batch(b.images, b.labels, b.features, b.order, b.rows, b.scale, b.shift, t.x, t.y);
+    return;
+  }
+  be_.gather_rows(b.float_inputs, b.features, b.order, b.rows, t.x);
+  // int32 labels travel as 4-byte rows of one element, bit for bit.
+  if (plan_.loss == LossKind::Mse) be_.gather_rows(b.targets, b.target_width, b.order, b.rows, t.target);
+  else be_.gather_rows(reinterpret_cast<const float*>(b.int_labels), 1, b.order, b.rows, reinterpret_cast<float*>(t.y));
+}
+
+void StepExecutor::loss(const StepTensors& t, const StepBatch& b, float* dout) {
   const LayerTensors& last = t.layers.back();
-  be_.softmax_xent(last.act, t.y, b.rows, plan_.layers.back().out, b.loss, nullptr, t.correct);
+  const int out = plan_.layers.back().out;
+  if (plan_.loss == LossKind::Mse) be_.mse(last.act, t.target, static_cast<size_t>(b.rows) * out, b.loss, dout);
+  else be_.softmax_xent(last.act, t.y, b.rows, out, b.loss, dout, t.correct);
+}
+
+void StepExecutor::eval_step(const StepTensors& t, const StepBatch& b) {
+  gather(t, b);
+  forward(t, b.rows);
+  loss(t, b, nullptr);
 }
 
 std::unique_ptr<StepExecutor> make_executor(Backend& backend, const StepPlan& plan, const FusionOptions& options) {

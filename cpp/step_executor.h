@@ -30,13 +30,19 @@ struct StepTensors {
   std::vector<LayerTensors> layers;
   float* x = nullptr;         // [B, features] gathered inputs
   int32_t* y = nullptr;       // [B] labels
+  float* target = nullptr;    // [B, out] regression targets (LossKind::Mse)
   int32_t* correct = nullptr; // [1] hits, accumulated by every step until zeroed
 };
 
-// One batch: rows samples of a u8 dataset picked by `order`, scaled to float.
+// One batch: rows samples of a dataset picked by `order`: u8 images scaled to float with u8
+// labels (InputKind::Bytes), or float features with int32 labels or float targets (Floats).
 struct StepBatch {
-  const uint8_t* images = nullptr;  // [n, features]
-  const uint8_t* labels = nullptr;  // [n]
+  const uint8_t* images = nullptr;  // [n, features] (Bytes)
+  const uint8_t* labels = nullptr;  // [n] (Bytes)
+  const float* float_inputs = nullptr;  // [n, features] (Floats)
+  const int32_t* int_labels = nullptr;  // [n] (Floats, cross-entropy)
+  const float* targets = nullptr;       // [n, target_width] (Floats, MSE)
+  int target_width = 0;
   int features = 0;
   const int32_t* order = nullptr;   // [rows] sample indices
   int rows = 0;
@@ -57,6 +63,13 @@ class StepExecutor {
   // Enqueues forward and loss only (the loss into batch.loss, hits added to t.correct).
   void eval_step(const StepTensors& t, const StepBatch& batch);
   const StepPlan& plan() const { return plan_; }
+
+ protected:
+  // The batch's inputs into t.x, and its labels into t.y or its targets into t.target.
+  void gather(const StepTensors& t, const StepBatch& b);
+  // The step's loss into b.loss (and hits into t.correct for cross-entropy); dLoss/d(outputs)
+  // into dout unless null.
+  void loss(const StepTensors& t, const StepBatch& b, float* dout);
 
  protected:
   // The layers' forward from t.x through every activation (shared by both kinds of executor).

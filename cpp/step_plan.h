@@ -17,11 +17,17 @@ struct LayerPlan {
   float slope = 0.01f;  // LeakyRelu's negative slope
 };
 
-enum class LossKind { CrossEntropy };
+// Cross-entropy of the logits against class labels; or the mean squared error of the outputs
+// against float targets (as wide as the last layer).
+enum class LossKind { CrossEntropy, Mse };
+
+// What a dataset's samples are: u8 bytes scaled in the gather (MNIST), or float32 features.
+enum class InputKind { Bytes, Floats };
 
 struct StepPlan {
   std::vector<LayerPlan> layers;
   LossKind loss = LossKind::CrossEntropy;
+  InputKind input = InputKind::Bytes;
   OptimizerConfig optimizer;
 };
 

@@ -26,6 +26,7 @@ struct TrainingDriver::Workspace {
   int batch = 0;
   DeviceBuffer<float> x;                      // [B, F] gathered inputs
   DeviceBuffer<int32_t> y;                    // [B] labels
+  DeviceBuffer<float> target;                 // [B, out] targets (MSE)
   std::vector<DeviceBuffer<float>> acts;      // acts[l]: [B, out_l]; the last holds the logits
   std::vector<DeviceBuffer<float>> pres;      // pre-activations of Gelu layers (empty for others)
   std::vector<DeviceBuffer<float>> grads;     // grads[l]: dLoss/d(pre-activation l)
@@ -88,6 +89,7 @@ TrainingDriver::Workspace& TrainingDriver::workspace(int batch, int rows) {
     ws->batch = batch;
     ws->x = DeviceBuffer<float>(be, static_cast<size_t>(batch) * plan.layers.front().in);
     ws->y = DeviceBuffer<int32_t>(be, batch);
+    ws->target = DeviceBuffer<float>(be, plan.loss == LossKind::Mse ? static_cast<size_t>(batch) * plan.layers.back().out : 0);
     for (const LayerPlan& layer : plan.layers) {
       ws->acts.emplace_back(be, static_cast<size_t>(batch) * layer.out);
       ws->pres.emplace_back(be, layer.activation == Activation::Gelu ? static_cast<size_t>(batch) * layer.out : 0);
@@ -98,6 +100,7 @@ TrainingDriver::Workspace& TrainingDriver::workspace(int batch, int rows) {
     ws->correct = DeviceBuffer<int32_t>(be, 1);
     StepTensors& t = ws->tensors;
     t.x = ws->x.get();
+    t.target = ws->target.get();
     t.y = ws->y.get();
     t.correct = ws->correct.get();
     for (size_t l = 0; l < plan.layers.size(); ++l) {
@@ -128,12 +131,47 @@ TrainingDriver::Workspace& TrainingDriver::workspace(int batch, int rows) {
   return ws;
 }
 
+namespace {
+
+// The dataset's arrays as a StepBatch reads them.
+StepBatch batch_of(const DriverDataset& data) {
+  StepBatch batch;
+  if (data.input == InputKind::Bytes) {
+    batch.images = static_cast<const uint8_t*>(data.images->data());
+    batch.labels = static_cast<const uint8_t*>(data.labels->data());
+  } else {
+    batch.float_inputs = static_cast<const float*>(data.images->data());
+    if (data.target_width > 0) batch.targets = static_cast<const float*>(data.labels->data());
+    else batch.int_labels = static_cast<const int32_t*>(data.labels->data());
+    batch.target_width = data.target_width;
+  }
+  batch.features = data.features;
+  return batch;
+}
+
+}  // namespace
+
+void TrainingDriver::check_dataset(const DriverDataset& data) const {
+  const StepPlan& plan = model_.plan;
+  if (data.features != plan.layers.front().in) {
+    throw RangeError("the dataset has " + std::to_string(data.features) + " features per sample but the model's " +
+                     "first Linear layer expects " + std::to_string(plan.layers.front().in));
+  }
+  if (data.input != plan.input) {
+    throw RangeError(std::string("the dataset holds ") + (data.input == InputKind::Bytes ? "u8 samples" : "float features") +
+                     " but the driver was built for " + (plan.input == InputKind::Bytes ? "u8 samples" : "float features"));
+  }
+  const bool mse = plan.loss == LossKind::Mse;
+  if (mse && data.target_width != plan.layers.back().out) {
+    throw RangeError("MSE needs float targets of " + std::to_string(plan.layers.back().out) + " values per sample (the last " +
+                     "layer's outputs), the dataset has " + (data.target_width ? std::to_string(data.target_width) : "class labels"));
+  }
+  if (!mse && data.target_width != 0) throw RangeError("cross-entropy needs class labels, the dataset has float targets");
+}
+
 void TrainingDriver::enqueue_step(Workspace& ws, const DriverDataset& data, int first, int rows, int step, float scale,
                                   float shift, int64_t optimizer_step) {
-  StepBatch batch;
-  batch.images = static_cast<const uint8_t*>(data.images->data());
-  batch.labels = static_cast<const uint8_t*>(data.labels->data());
-  batch.features = data.features;
+  StepBatch batch = batch_of(data);
   batch.order = ws.order.get() + first;
   batch.rows = rows;
   batch.scale = scale;
@@ -174,10 +212,8 @@ constexpr double kProgressInterval = 0.1;  // seconds between progress reports, 
 
 std::vector<EpochRecord> TrainingDriver::fit(const FitSpec& spec, const FitCallbacks& callbacks) {
   const int n = spec.train.n, B = spec.batch_size;
-  if (spec.train.features != model_.plan.layers.front().in) {
-    throw RangeError("the dataset has " + std::to_string(spec.train.features) + " features per sample but the model's " +
-                     "first Linear layer expects " + std::to_string(model_.plan.layers.front().in));
-  }
+  check_dataset(spec.train);
+  if (spec.validation) check_dataset(*spec.validation);
   steps_taken_ = read_steps();
   const int full_steps = n / B, tail = n % B;
   EpochPlan plan;
@@ -348,10 +384,7 @@ EpochRecord TrainingDriver::run_epoch(Workspace& ws, const FitSpec& spec, const 
 }
 
 EvalResult TrainingDriver::evaluate(const DriverDataset& data, int batch_size, float scale, float shift) {
-  if (data.features != model_.plan.layers.front().in) {
-    throw RangeError("the dataset has " + std::to_string(data.features) + " features per sample but the model's " +
-                     "first Linear layer expects " + std::to_string(model_.plan.layers.front().in));
-  }
+  check_dataset(data);
   return evaluate_with(workspace(batch_size, data.n), data, batch_size, scale, shift);
 }
 
@@ -364,10 +397,7 @@ EvalResult TrainingDriver::evaluate_with(Workspace& ws, const DriverDataset& dat
   be.upload(ws.order.get(), ws.host_order.data(), sizeof(int32_t) * n);
   be.zero(ws.correct.get(), sizeof(int32_t));
   for (int s = 0; s < steps; ++s) {
-    StepBatch batch;
-    batch.images = static_cast<const uint8_t*>(data.images->data());
-    batch.labels = static_cast<const uint8_t*>(data.labels->data());
-    batch.features = data.features;
+    StepBatch batch = batch_of(data);
     batch.order = ws.order.get() + s * B;
     batch.rows = std::min(B, n - s * B);
     batch.scale = scale;

@@ -36,11 +36,15 @@ struct DriverModel {
   std::shared_ptr<Storage> steps;
 };
 
+// A dataset the driver trains on: u8 images and u8 labels (InputKind::Bytes), or float features
+// with int32 class labels or float targets [n, target_width] (InputKind::Floats).
 struct DriverDataset {
-  std::shared_ptr<Storage> images;  // u8 [n, features]
-  std::shared_ptr<Storage> labels;  // u8 [n]
+  std::shared_ptr<Storage> images;  // [n, features]: u8, or f32 features
+  std::shared_ptr<Storage> labels;  // [n] u8 or i32 labels, or f32 targets [n, target_width]
   int n = 0;
   int features = 0;
+  InputKind input = InputKind::Bytes;
+  int target_width = 0;  // float targets per sample; 0 for class labels
 };
 
 struct FitSpec {
@@ -131,6 +135,8 @@ class TrainingDriver {
   int64_t read_steps() const;
   void write_steps() const;
   EvalResult evaluate_with(Workspace& ws, const DriverDataset& data, int batch_size, float scale, float shift);
+  // RangeError unless the dataset fits the plan: its features, its kind, its labels or targets.
+  void check_dataset(const DriverDataset& data) const;
 
   std::unique_ptr<Backend> backend_;
   DriverModel model_;

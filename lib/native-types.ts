@@ -129,7 +129,10 @@ export interface NativeLayer {
 
 export interface NativeDriverOptions {
   layers: NativeLayer[];
-  loss: 'crossEntropy';
+  /** 'mse' needs input 'floats' and float targets as wide as the last layer. */
+  loss: 'crossEntropy' | 'mse';
+  /** 'bytes' (default): u8 images scaled in the gather; 'floats': float32 features. */
+  input?: 'bytes' | 'floats';
   optimizer: NativeOptimizerOptions;
   /** int32 cpu [2·layers]: the optimizer steps of W0, b0, W1, …; the driver advances them. */
   steps: NativeTensor;

@@ -4,13 +4,13 @@
 // eager loop of lib/eager-fit.ts.
 import { DataLoader } from './data/dataloader';
 import type { Dataset } from './data/dataset';
-import { deviceData } from './data/device-data';
+import { deviceData, deviceTensors } from './data/device-data';
 import { TensorDataset } from './data/tensor-dataset';
 import { describe, type DeviceSpec } from './device';
 import { eagerEpoch, eagerEvaluate, type EagerParts, type TrainerLoss } from './eager-fit';
 import { native } from './native';
-import type { NativeActivation, NativeDriver, NativeDriverOptions, NativeEpochRecord, NativeLayer, NativeProgress } from './native-types';
-import { CrossEntropyLoss } from './nn/loss';
+import type { NativeActivation, NativeDriver, NativeDriverOptions, NativeEpochRecord, NativeLayer, NativeProgress, NativeTensor } from './native-types';
+import { CrossEntropyLoss, MSELoss } from './nn/loss';
 import { Linear } from './nn/linear';
 import { GELU, LeakyReLU, ReLU, Sigmoid, Tanh } from './nn/activation';
 import { Module } from './nn/module';
@@ -229,9 +229,9 @@ export class Trainer {
     };
     let executor: History['executor'];
     try {
-      const layers = isByteDataset(dataset) && (!opts.validation || isByteDataset(opts.validation)) ? this.driverLayers() : null;
-      executor = layers
-        ? await this.fitOnDriver(dataset as Dataset, opts, run, onBatch, afterEpoch)
+      const plan = this.driverPlan(dataset, opts.validation);
+      executor = plan
+        ? await this.fitOnDriver(plan, dataset, opts, run, onBatch, afterEpoch)
         : await this.fitEagerly(dataset, opts, run, onBatch, afterEpoch);
     } catch (err) {
       if (run.failure) throw run.failure.error;
@@ -261,10 +261,12 @@ export class Trainer {
     checkDataset(dataset, 'dataset');
     const batchSize = options.batchSize ?? 1000;
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be an integer >= 1, got ${describe(batchSize)}`);
-    if (isByteDataset(dataset) && this.driverLayers()) {
-      this.checkClasses(dataset, 'dataset');
-      const data = deviceData(dataset, this.model.device);
-      return this.nativeDriver().evaluate(data.images, data.labels, batchSize, dataset.scale, dataset.shift);
+    const plan = this.driverPlan(dataset);
+    if (plan) {
+      this.checkClasses(plan, dataset, 'dataset');
+      const data = driverArrays(dataset, this.model.device);
+      const r = await this.nativeDriver(plan).evaluate(data.images, data.labels, batchSize, data.scale, data.shift);
+      return { loss: r.loss, accuracy: plan.loss === 'mse' ? null : r.accuracy };
     }
     const t = await eagerEvaluate(this.parts(), dataset, batchSize);
     return { loss: t.loss, accuracy: t.accuracy };
@@ -275,17 +277,21 @@ export class Trainer {
   }
 
   // The native driver: one run of all epochs, or (with onEpochEnd) one run per epoch.
-  private async fitOnDriver(dataset: Dataset, opts: CheckedFitOptions, run: { driver: NativeDriver | null; failure: unknown },
+  private async fitOnDriver(plan: DriverPlan, dataset: Dataset | TensorDataset, opts: CheckedFitOptions,
+    run: { driver: NativeDriver | null; failure: unknown },
     onBatch: (p: BatchProgress) => void, afterEpoch: (r: EpochRecord) => Promise<void>): Promise<History['executor']> {
-    this.checkClasses(dataset, 'dataset');
-    if (opts.validation) this.checkClasses(opts.validation as Dataset, 'fit validation');
+    this.checkClasses(plan, dataset, 'dataset');
+    if (opts.validation) this.checkClasses(plan, opts.validation, 'fit validation');
     const device = this.model.device;
-    const train = deviceData(dataset, device);
-    const validation = opts.validation ? deviceData(opts.validation as Dataset, device) : null;
+    const train = driverArrays(dataset, device);
+    const v = opts.validation ? driverArrays(opts.validation, device) : null;
+    const validation = v ? { images: v.images, labels: v.labels } : null;
     const stepsPerEpoch = Math.ceil(dataset.length / opts.batchSize);
+    // A regression's accuracy is not a number to report.
+    const accuracy = (a: number): number | null => (plan.loss === 'mse' ? null : a);
     const onProgress = (p: NativeProgress): void => {
       if (p.kind === 'epoch') return;
-      onBatch({ epoch: p.epoch, step: p.step, stepsPerEpoch: p.stepsPerEpoch, loss: p.loss, accuracy: p.accuracy,
+      onBatch({ epoch: p.epoch, step: p.step, stepsPerEpoch: p.stepsPerEpoch, loss: p.loss, accuracy: accuracy(p.accuracy),
         samplesPerSecond: p.samplesPerSecond, seconds: p.seconds });
     };
     // Epoch by epoch when JS runs between epochs (a callback, a scheduler); else one native run.
@@ -294,7 +300,7 @@ export class Trainer {
     let executor: History['executor'] = 'composed';
     for (let first = opts.initialEpoch; first < opts.epochs && !this.stopping && !run.failure; first += perEpoch ? 1 : count) {
       const lr = this.optimizer!.lr;
-      const driver = this.nativeDriver();
+      const driver = this.nativeDriver(plan);
       run.driver = driver;
       this.running = driver;
       executor = driver.executor;
@@ -304,7 +310,7 @@ export class Trainer {
         records = await driver.fit({
           images: train.images, labels: train.labels, epochs: perEpoch ? 1 : count, firstEpoch: first,
           batchSize: opts.batchSize, shuffle: opts.shuffle, seed: opts.seed, dropLast: opts.dropLast,
-          scale: dataset.scale, shift: dataset.shift, validation,
+          scale: train.scale, shift: train.shift, validation,
           progressEvery: Math.max(1, Math.min(100, Math.floor(stepsPerEpoch / 20))),
         }, onProgress);
       } finally {
@@ -312,7 +318,10 @@ export class Trainer {
         this.running = null;
         run.driver = null;
       }
-      for (const r of records) await afterEpoch(epochRecord(r as unknown as EpochRecord, lr));
+      for (const r of records) {
+        const record = epochRecord(r as unknown as EpochRecord, lr);
+        await afterEpoch({ ...record, accuracy: accuracy(r.accuracy), valAccuracy: r.valAccuracy === undefined || r.valAccuracy === null ? null : accuracy(r.valAccuracy) });
+      }
     }
     return executor;
   }
@@ -346,58 +355,66 @@ export class Trainer {
     return 'eager';
   }
 
-  // The model as the driver's layer list (Linear layers, each optionally followed by one
-  // element-wise activation), or null when the driver does not run this model, loss and optimizer.
-  private driverLayers(): DriverLayer[] | null {
+  // How the driver runs this model, loss and optimizer on `dataset` (and `validation`, which must
+  // be of the same kind), or null when it does not: the eager loop then does. The layers are the
+  // Linear layers, each optionally followed by one element-wise activation.
+  private driverPlan(dataset: Dataset | TensorDataset, validation?: Dataset | TensorDataset): DriverPlan | null {
     const model = this.model;
     const opt = this.optimizer;
-    if (!(model instanceof Sequential) || !(this.loss instanceof CrossEntropyLoss) || !this.loss.isPlain) return null;
+    if (!(model instanceof Sequential)) return null;
     // The driver runs whole epochs: a schedule stepped per batch needs the eager loop.
     if (this.scheduler instanceof OneCycleLR) return null;
     if (opt && opt.paramGroups.length !== 1) return null;
-    const out: DriverLayer[] = [];
+    const kind = datasetKind(dataset);
+    if (validation && datasetKind(validation) !== kind) return null;
+    const loss = kind === 'targets'
+      ? (this.loss instanceof MSELoss && this.loss.reduction === 'mean' ? 'mse' : null)
+      : (this.loss instanceof CrossEntropyLoss && this.loss.isPlain ? 'crossEntropy' : null);
+    if (!loss) return null;
+    const layers: DriverLayer[] = [];
     for (const [i, m] of model.layers.entries()) {
       const activation = driverActivation(m);
-      if (m instanceof Linear && m.bias) out.push({ linear: m, activation: 'none', slope: 0.01 });
-      else if (activation && out.length > 0 && out[out.length - 1].activation === 'none' && model.layers[i - 1] instanceof Linear) {
-        out[out.length - 1].activation = activation;
-        if (m instanceof LeakyReLU) out[out.length - 1].slope = m.negativeSlope;
+      if (m instanceof Linear && m.bias) layers.push({ linear: m, activation: 'none', slope: 0.01 });
+      else if (activation && layers.length > 0 && layers[layers.length - 1].activation === 'none' && model.layers[i - 1] instanceof Linear) {
+        layers[layers.length - 1].activation = activation;
+        if (m instanceof LeakyReLU) layers[layers.length - 1].slope = m.negativeSlope;
       } else {
         return null;
       }
     }
-    // The driver's loss reads the last Linear layer's outputs as they are (logits).
-    if (out.length === 0 || out[out.length - 1].activation !== 'none') return null;
+    // The driver's loss reads the last Linear layer's outputs as they are (logits, predictions).
+    if (layers.length === 0 || layers[layers.length - 1].activation !== 'none') return null;
+    if (kind === 'targets' && layers[layers.length - 1].linear.outFeatures !== targetWidth(dataset as TensorDataset)) return null;
     const params = model.parameters();
     if (opt && (opt.params.length !== params.length || opt.params.some((p, i) => p !== params[i]))) return null;
-    return out;
+    return { layers, loss, input: kind === 'bytes' ? 'bytes' : 'floats' };
   }
 
   // Labels index the last layer's outputs: a dataset with more classes than the model has outputs
   // cannot be trained or evaluated (the native side trusts this check).
-  private checkClasses(dataset: Dataset, what: string): void {
-    const layers = this.driverLayers()!;
-    const outputs = layers[layers.length - 1].linear.outFeatures;
+  private checkClasses(plan: DriverPlan, dataset: Dataset | TensorDataset, what: string): void {
+    if (plan.loss !== 'crossEntropy') return;
+    const outputs = plan.layers[plan.layers.length - 1].linear.outFeatures;
     if (dataset.numClasses > outputs) {
       throw new RangeError(`${what} has ${dataset.numClasses} classes but the model's last Linear layer gives ${outputs} outputs`);
     }
   }
 
   // The native driver for the current parameters, optimizer state and options (rebuilt when any changes).
-  private nativeDriver(): NativeDriver {
+  private nativeDriver(plan: DriverPlan): NativeDriver {
     const opt = this.optimizer;
     const optimizer = opt ? opt.nativeOptions() : { kind: 'sgd' as const, lr: 0, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false };
     let k = 0;
     const state = (): NativeDriverOptions['layers'][number]['weightState'] => (opt ? opt.state(k++) : []);
-    const layers: NativeLayer[] = this.driverLayers()!.map(({ linear, activation, slope }) => ({
+    const layers: NativeLayer[] = plan.layers.map(({ linear, activation, slope }) => ({
       weight: linear.weight.native, bias: (linear.bias as Linear['weight']).native,
       activation, slope, weightState: state(), biasState: state(),
     }));
     const steps = opt ? opt.steps : native.Tensor.zeros([2 * layers.length], 'int32', 'cpu');
     const key = [...layers.flatMap((l) => [l.weight, l.bias, l.activation, ...l.weightState, ...l.biasState]), steps,
-      JSON.stringify(optimizer), JSON.stringify(this.execution)];
+      JSON.stringify(optimizer), JSON.stringify(this.execution), plan.loss, plan.input];
     if (!this.driver || key.length !== this.driverKey.length || key.some((x, i) => x !== this.driverKey[i])) {
-      this.driver = new native.Driver({ layers, loss: 'crossEntropy', optimizer, steps, ...this.execution });
+      this.driver = new native.Driver({ layers, loss: plan.loss, input: plan.input, optimizer, steps, ...this.execution });
       this.driverKey = key;
     }
     return this.driver;
@@ -425,8 +442,32 @@ function featuresOf(d: Dataset | TensorDataset): number {
   return d instanceof TensorDataset ? d.featureCount : d.features;
 }
 
-function isByteDataset(d: Dataset | TensorDataset): d is Dataset {
-  return !(d instanceof TensorDataset);
+// How the driver runs a model on a dataset: its layers, its loss, its inputs.
+interface DriverPlan {
+  layers: DriverLayer[];
+  loss: 'crossEntropy' | 'mse';
+  input: 'bytes' | 'floats';
+}
+
+// u8 samples with labels (a Dataset), float features with class labels, or with float targets.
+function datasetKind(d: Dataset | TensorDataset): 'bytes' | 'labels' | 'targets' {
+  if (!(d instanceof TensorDataset)) return 'bytes';
+  return d.labels ? 'labels' : 'targets';
+}
+
+function targetWidth(d: TensorDataset): number {
+  return d.targetShape[0] ?? 1;
+}
+
+// A dataset's arrays on the device as the driver takes them: u8 images and labels with their
+// scaling, or float features with int32 labels or float targets (no scaling).
+function driverArrays(d: Dataset | TensorDataset, device: string): { images: NativeTensor; labels: NativeTensor; scale: number; shift: number } {
+  if (d instanceof TensorDataset) {
+    const t = deviceTensors(d, device);
+    return { images: t.features, labels: (t.labels ?? t.targets)!, scale: 1, shift: 0 };
+  }
+  const b = deviceData(d, device);
+  return { images: b.images, labels: b.labels, scale: d.scale, shift: d.shift };
 }
 
 // Drivers with a fit in flight. process.exit() would otherwise wait for them: Node's exit drains the
@@ -461,6 +502,7 @@ function checkDataset(d: unknown, what: string): void {
   const ok = d instanceof TensorDataset ||
     (typeof d === 'object' && d !== null && (d as Dataset).images instanceof Uint8Array && (d as Dataset).labels instanceof Uint8Array);
   if (!ok) throw new TypeError(`${what} must be a Dataset (e.g. from datasets.mnist()) or a TensorDataset, got ${describe(d)}`);
+  if ((d as Dataset).length === 0) throw new RangeError(`${what} is empty: it has no samples to train on or evaluate`);
 }
 
 interface CheckedFitOptions {

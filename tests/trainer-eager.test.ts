@@ -116,7 +116,7 @@ describe('Trainer, eager path', () => {
     expect(await run(make(new nn.ReLU()), new nn.CrossEntropyLoss(), true)).toBe('composed');
   });
 
-  it('regression on a TensorDataset with MSELoss and AdamW: accuracy null, bit-identical to the hand-written loop', async () => {
+  it('regression on a TensorDataset with MSELoss and AdamW: the driver for a Sequential, the eager loop for a custom Module, both as the hand-written loop', async () => {
     const n = 512;
     const x = randomArray(n * 3, 7);
     const targets = Float32Array.from({ length: n }, (_, i) => Math.sin(x[3 * i]) + x[3 * i + 1] * x[3 * i + 2]);
@@ -126,13 +126,24 @@ describe('Trainer, eager path', () => {
       const model = new nn.Sequential(new nn.Linear(3, 32), new nn.Tanh(), new nn.Linear(32, 1));
       return { model, optimizer: new optim.AdamW(model.parameters(), { lr: 0.01 }) };
     };
-    const a = make();
-    const trainer = new Trainer(a.model, { optimizer: a.optimizer, loss: new nn.MSELoss() });
-    const h = await trainer.fit(ds, { epochs: 4, batchSize: 32, seed: 9 });
-    expect(h.executor).toBe('eager');
-    expect(h.epochs.every((e) => e.accuracy === null)).toBe(true);
-    expect(h.epochs[3].loss).toBeLessThan(h.epochs[0].loss);
-    expect((await trainer.evaluate(ds)).accuracy).toBeNull();
+    class Wrapped extends nn.Module {
+      constructor(readonly inner: nn.Sequential) {
+        super();
+      }
+      forward(t: Tensor): Tensor {
+        return this.inner.forward(t);
+      }
+    }
+    const a = make(), c = make();
+    const onDriver = new Trainer(a.model, { optimizer: a.optimizer, loss: new nn.MSELoss() });
+    const ha = await onDriver.fit(ds, { epochs: 4, batchSize: 32, seed: 9 });
+    const hc = await new Trainer(new Wrapped(c.model), { optimizer: c.optimizer, loss: new nn.MSELoss() }).fit(ds, { epochs: 4, batchSize: 32, seed: 9 });
+    expect([ha.executor, hc.executor]).toEqual(['composed', 'eager']);
+    for (const h of [ha, hc]) {
+      expect(h.epochs.every((e) => e.accuracy === null)).toBe(true);
+      expect(h.epochs[3].loss).toBeLessThan(h.epochs[0].loss);
+    }
+    expect((await onDriver.evaluate(ds)).accuracy).toBeNull();
 
     const b = make();
     const loader = new DataLoader(ds, { batchSize: 32, shuffle: true, seed: 9 });
@@ -144,7 +155,40 @@ describe('Trainer, eager path', () => {
         b.optimizer.step();
       }
     }
-    expect(a.model.parameters().map((p) => Array.from(p.toArray()))).toEqual(b.model.parameters().map((p) => Array.from(p.toArray())));
+    const values = (m: nn.Module) => m.parameters().map((p) => Array.from(p.toArray()));
+    expect(values(c.model)).toEqual(values(b.model)); // the eager loop: bit for bit
+    values(a.model).forEach((w, i) => w.forEach((v, j) => expect(Math.abs(v - values(b.model)[i][j])).toBeLessThan(1e-5)));
+    ha.epochs.forEach((e, k) => expect(Math.abs(e.loss - hc.epochs[k].loss)).toBeLessThan(1e-5));
+  });
+
+  it('classification on a TensorDataset runs on the driver (float features, int32 labels) as the eager loop does', async () => {
+    const n = 600;
+    const x = randomArray(n * 5, 3);
+    const labels = Array.from({ length: n }, (_, i) => (x[5 * i] + x[5 * i + 1] > 0 ? 1 : 0) + (x[5 * i + 2] > 0.5 ? 1 : 0));
+    const ds = new TensorDataset({ features: x, featureCount: 5, labels });
+    const make = () => {
+      manualSeed(8);
+      return new nn.Sequential(new nn.Linear(5, 16), new nn.ReLU(), new nn.Linear(16, 3));
+    };
+    const a = make(), b = make();
+    const fit = (m: nn.Module) => new Trainer(m, { optimizer: new optim.SGD(m.parameters(), { lr: 0.1, momentum: 0.9 }), loss: new nn.CrossEntropyLoss() })
+      .fit(ds, { epochs: 3, batchSize: 50, seed: 2, validation: ds });
+    class Wrapped extends nn.Module {
+      constructor(readonly inner: nn.Sequential) {
+        super();
+      }
+      forward(t: Tensor): Tensor {
+        return this.inner.forward(t);
+      }
+    }
+    const ha = await fit(a), hb = await fit(new Wrapped(b));
+    expect([ha.executor, hb.executor]).toEqual(['composed', 'eager']);
+    ha.epochs.forEach((e, k) => {
+      expect(Math.abs(e.loss - hb.epochs[k].loss)).toBeLessThan(1e-5);
+      expect(e.accuracy).toBeCloseTo(hb.epochs[k].accuracy!, 6);
+      expect(e.valAccuracy).toBeCloseTo(hb.epochs[k].valAccuracy!, 6);
+    });
+    expect(ha.epochs[2].valAccuracy).toBeGreaterThan(0.7);
   });
 
   it('keeps the event loop free: a 5 ms timer keeps firing during fit', async () => {

@@ -15,18 +15,39 @@ namespace {
 
 // Reads { images: uint8 [N, F], labels: uint8 [N] } on `device`. The labels were checked against
 // the model's classes by the public API (lib/trainer.ts).
+// A dataset for the driver: u8 images [n, F] with u8 labels [n]; or float32 features [n, F] with
+// int32 labels [n], or float32 targets [n] / [n, K].
 DriverDataset read_dataset(const Napi::Value& images_v, const Napi::Value& labels_v, const char* what,
                            const Device& device) {
-  TensorData& images = read_tensor(images_v, (std::string(what) + " images").c_str(), DType::U8, 2);
-  TensorData& labels = read_tensor(labels_v, (std::string(what) + " labels").c_str(), DType::U8, 1);
+  const std::string name(what);
+  TensorData& images = read_tensor(images_v, (name + " images").c_str());
+  TensorData& labels = read_tensor(labels_v, (name + " labels").c_str());
   if (images.device() != device || labels.device() != device) {
-    throw TypeError(std::string(what) + " data is on " + images.device().name() + " but the model is on " + device.name());
+    throw TypeError(name + " data is on " + images.device().name() + " but the model is on " + device.name());
+  }
+  if (images.shape.size() != 2 || images.dtype == DType::I32) {
+    throw TypeError(name + " images must be u8 or float32 [n, features], got " + dtype_name(images.dtype) + " " +
+                    shape_string(images.shape));
+  }
+  DriverDataset d{images.storage, labels.storage, static_cast<int>(images.shape[0]), static_cast<int>(images.shape[1])};
+  if (images.dtype == DType::U8) {
+    if (labels.dtype != DType::U8 || labels.shape.size() != 1) {
+      throw TypeError(name + " labels of u8 images must be u8 [n], got " + dtype_name(labels.dtype) + " " + shape_string(labels.shape));
+    }
+  } else {
+    d.input = InputKind::Floats;
+    if (labels.dtype == DType::F32 && (labels.shape.size() == 1 || labels.shape.size() == 2)) {
+      d.target_width = labels.shape.size() == 2 ? static_cast<int>(labels.shape[1]) : 1;
+    } else if (labels.dtype != DType::I32 || labels.shape.size() != 1) {
+      throw TypeError(name + " labels of float features must be int32 [n] or float32 targets [n] / [n, K], got " +
+                      dtype_name(labels.dtype) + " " + shape_string(labels.shape));
+    }
   }
   if (labels.shape[0] != images.shape[0]) {
-    throw RangeError(std::string(what) + " has " + std::to_string(images.shape[0]) + " images but " +
-                     std::to_string(labels.shape[0]) + " labels");
+    throw RangeError(name + " has " + std::to_string(images.shape[0]) + " images but " + std::to_string(labels.shape[0]) +
+                     " labels");
   }
-  return {images.storage, labels.storage, static_cast<int>(images.shape[0]), static_cast<int>(images.shape[1])};
+  return d;
 }
 
 void claim(std::atomic<bool>& running) {
@@ -69,8 +90,15 @@ DriverWrap::DriverWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Driver
     DriverModel model;
     model.plan.optimizer = read_optimizer_options(o.Get("optimizer"));
     const std::string loss = read_string(o.Get("loss"), "loss");
-    if (loss != "crossEntropy") throw RangeError("loss must be 'crossEntropy', got '" + loss + "'");
-    model.plan.loss = LossKind::CrossEntropy;
+    if (loss != "crossEntropy" && loss != "mse") throw RangeError("loss must be 'crossEntropy' or 'mse', got '" + loss + "'");
+    model.plan.loss = loss == "mse" ? LossKind::Mse : LossKind::CrossEntropy;
+    const Napi::Value input = o.Get("input");
+    const std::string input_kind = input.IsUndefined() ? "bytes" : read_string(input, "input");
+    if (input_kind != "bytes" && input_kind != "floats") throw RangeError("input must be 'bytes' or 'floats', got '" + input_kind + "'");
+    model.plan.input = input_kind == "floats" ? InputKind::Floats : InputKind::Bytes;
+    if (model.plan.loss == LossKind::Mse && model.plan.input != InputKind::Floats) {
+      throw RangeError("the MSE loss needs float features and targets (input 'floats')");
+    }
     const int states = model.plan.optimizer.state_count();
     const TensorData* first = nullptr;
     for (uint32_t i = 0; i < layers.Length(); ++i) {

@@ -83,7 +83,6 @@ export class Dataset {
     }
     // A native int indexes the features of a sample.
     checkPositiveInteger(features, 'features', 2 ** 31 - 1);
-    if (labels.length === 0) throw new RangeError('Dataset: expected at least one sample, got 0 labels');
     // Labels are bytes, so more than 256 classes could never be labelled.
     checkPositiveInteger(numClasses, 'numClasses', 256);
     if (images.length !== labels.length * features) {
