@@ -13,6 +13,17 @@ beforeAll(async () => {
   test = mnist.test.subset(0, 1000);
 });
 
+// A Sequential inside a custom Module: the same computation, which the native driver does not
+// take, so Trainer runs it in the eager loop (the reference the driver is compared with).
+class Wrapped extends nn.Module {
+  constructor(readonly inner: nn.Sequential) {
+    super();
+  }
+  forward(x: Tensor): Tensor {
+    return this.inner.forward(x);
+  }
+}
+
 class Net extends nn.Module {
   fc1 = new nn.Linear(784, 64);
   act = new nn.GELU();
@@ -39,14 +50,6 @@ describe('Trainer, eager path', () => {
   });
 
   it('the driver runs Adam, AdamW and RMSprop as the eager loop does', async () => {
-    class Wrapped extends nn.Module {
-      constructor(readonly inner: nn.Sequential) {
-        super();
-      }
-      forward(x: Tensor): Tensor {
-        return this.inner.forward(x);
-      }
-    }
     const optimizers: [string, (ps: nn.Parameter[]) => optim.Optimizer<{ lr: number }, { lr: number }>][] = [
       ['Adam', (ps) => new optim.Adam(ps, { lr: 2e-3 })],
       ['AdamW amsgrad', (ps) => new optim.AdamW(ps, { lr: 2e-3, amsgrad: true }) as never],
@@ -72,16 +75,8 @@ describe('Trainer, eager path', () => {
   });
 
   it('the driver runs Linear stacks with element-wise activations as the eager loop does (every activation)', async () => {
-    // The same Sequential, once as it is (the native driver) and once wrapped in a custom Module
-    // (the eager loop): the same batches, losses within 1e-5, weights within 1e-5.
-    class Wrapped extends nn.Module {
-      constructor(readonly inner: nn.Sequential) {
-        super();
-      }
-      forward(x: Tensor): Tensor {
-        return this.inner.forward(x);
-      }
-    }
+    // The same Sequential on the native driver and wrapped (the eager loop): the same batches,
+    // losses within 1e-5, weights within 1e-5.
     for (const act of [() => new nn.LeakyReLU(0.2), () => new nn.Sigmoid(), () => new nn.Tanh(), () => new nn.GELU()]) {
       const make = () => {
         manualSeed(4);
@@ -126,14 +121,6 @@ describe('Trainer, eager path', () => {
       const model = new nn.Sequential(new nn.Linear(3, 32), new nn.Tanh(), new nn.Linear(32, 1));
       return { model, optimizer: new optim.AdamW(model.parameters(), { lr: 0.01 }) };
     };
-    class Wrapped extends nn.Module {
-      constructor(readonly inner: nn.Sequential) {
-        super();
-      }
-      forward(t: Tensor): Tensor {
-        return this.inner.forward(t);
-      }
-    }
     const a = make(), c = make();
     const onDriver = new Trainer(a.model, { optimizer: a.optimizer, loss: new nn.MSELoss() });
     const ha = await onDriver.fit(ds, { epochs: 4, batchSize: 32, seed: 9 });
@@ -173,14 +160,6 @@ describe('Trainer, eager path', () => {
     const a = make(), b = make();
     const fit = (m: nn.Module) => new Trainer(m, { optimizer: new optim.SGD(m.parameters(), { lr: 0.1, momentum: 0.9 }), loss: new nn.CrossEntropyLoss() })
       .fit(ds, { epochs: 3, batchSize: 50, seed: 2, validation: ds });
-    class Wrapped extends nn.Module {
-      constructor(readonly inner: nn.Sequential) {
-        super();
-      }
-      forward(t: Tensor): Tensor {
-        return this.inner.forward(t);
-      }
-    }
     const ha = await fit(a), hb = await fit(new Wrapped(b));
     expect([ha.executor, hb.executor]).toEqual(['composed', 'eager']);
     ha.epochs.forEach((e, k) => {
