@@ -7,7 +7,7 @@
 
 #include "cpp/cpu/cpu_features.h"
 #include "cpp/cpu/gemm_kernels.h"
-#include "cpp/errors.h"
+#include "cpp/cpu/host_allocator.h"
 
 namespace tinynn::cpu {
 namespace {
@@ -45,8 +45,8 @@ class Workspace {
  public:
   float* reserve(long floats) {
     if (floats > capacity_) {
-      void* p = std::aligned_alloc(64, (floats + 15) / 16 * 16 * sizeof(float));
-      if (!p) throw OutOfMemory("out of host memory for the GEMM packing buffers");
+      // 64-byte aligned on every platform (std::aligned_alloc does not exist on Windows).
+      void* p = HostAllocator::instance().allocate((floats + 15) / 16 * 16 * sizeof(float));
       data_.reset(static_cast<float*>(p));
       capacity_ = floats;
     }
@@ -55,7 +55,7 @@ class Workspace {
 
  private:
   struct Free {
-    void operator()(float* p) const { std::free(p); }
+    void operator()(float* p) const { HostAllocator::instance().release(p); }
   };
   std::unique_ptr<float, Free> data_;
   long capacity_ = 0;

@@ -3,13 +3,13 @@
 #include <chrono>
 #include <cstdlib>
 #include <exception>
+#include <utility>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #endif
 #if defined(__linux__)
 #include <sched.h>
-#include <utility>
 #endif
 
 namespace tinynn::cpu {
@@ -172,12 +172,16 @@ void ThreadPool::parallel_for(int tasks, const std::function<void(int)>& fn) {
 }
 
 ThreadPool& default_thread_pool() {
-  static ThreadPool pool([] {
+  // Never destroyed: a static destructor would join the workers while the process exits or the
+  // addon unloads, and on Windows that runs under the loader lock, which a thread needs to end, so
+  // the join never returns (the process hung at exit with 2 or more threads). The idle workers
+  // wait on a condition variable; the process's exit ends them.
+  static ThreadPool* pool = new ThreadPool([] {
     const char* env = std::getenv("TINYNN_NUM_THREADS");
     int n = env ? std::atoi(env) : 0;
     return n > 0 ? n : available_cpus();
   }());
-  return pool;
+  return *pool;
 }
 
 }  // namespace tinynn::cpu
