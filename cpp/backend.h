@@ -39,6 +39,19 @@ struct GemmEpilogue {
 // (a number operand: x + s is Affine(1, s), x·s is Affine(s, 0)). Gelu is the exact erf form.
 enum class UnaryOp { Neg, Exp, Log, Sqrt, Abs, Relu, LeakyRelu, Sigmoid, Tanh, Gelu, Pow, Clamp, Affine };
 
+// The UnaryOp that applies an activation (None: Affine with a = 1, b = 0).
+inline UnaryOp activation_op(Activation activation) {
+  switch (activation) {
+    case Activation::Relu: return UnaryOp::Relu;
+    case Activation::LeakyRelu: return UnaryOp::LeakyRelu;
+    case Activation::Sigmoid: return UnaryOp::Sigmoid;
+    case Activation::Tanh: return UnaryOp::Tanh;
+    case Activation::Gelu: return UnaryOp::Gelu;
+    case Activation::None: break;
+  }
+  return UnaryOp::Affine;
+}
+
 // out = f(a, b). Comparisons give 1.0 or 0.0. The *Grad ops are activation backwards:
 // a is the upstream gradient dy, b what the forward saved (the output y for Relu, LeakyRelu
 // (slope `param`), Sigmoid, Tanh; the input x for Gelu); out = dy·f'(·).

@@ -4,7 +4,8 @@ import tinynn from '../dist/index.js';
 
 export default tinynn;
 export const {
-  nn, optim, Tensor, tensor, zeros, ones, randn, arange, cat, stack, indexSelect, matmul, noGrad, isGradEnabled,
-  backends, manualSeed, Generator, Trainer, Dataset, TensorDataset, readCsv, parseCsv, DataLoader, readIdx, parseIdx, MNIST_NORMALIZATION, save, load,
+  nn, optim, Tensor, tensor, zeros, ones, randn, arange, cat, stack, indexSelect, matmul, noGrad, isGradEnabled, tidy,
+  backends, manualSeed, Generator, Trainer, EarlyStopping, Dataset, TensorDataset, readCsv, parseCsv, DataLoader, readIdx, parseIdx, MNIST_NORMALIZATION, save, load,
+  saveCheckpoint, loadCheckpoint,
   crossEntropy, linear, softmax, logSoftmax, relu, leakyRelu, sigmoid, tanh, gelu, datasets,
 } = tinynn;

@@ -47,6 +47,13 @@ describe('the README example', () => {
     expect(typecheck('example.mts', example, 'nodenext')).toBe('');
   });
 
+  it('can import every name the package exports, as named ES module imports too', async () => {
+    const esm = await import('../esm/index.mjs');
+    const cjs = await import('../dist/index.js');
+    const named = Object.keys(esm).filter((k) => k !== 'default').sort();
+    expect(named).toEqual(Object.keys(cjs.default ?? cjs).filter((k) => k !== 'default' && k !== '__esModule').sort());
+  });
+
   it('is really checked: a wrong call is a type error', () => {
     expect(typecheck('broken.ts', example.replace("model.to('auto')", 'model.to(42)'), 'commonjs')).toMatch(/error TS/);
   });

@@ -50,18 +50,6 @@ constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
 #define ELEMENTWISE_CLONES
 #endif
 
-UnaryOp activation_op(Activation activation) {
-  switch (activation) {
-    case Activation::Relu: return UnaryOp::Relu;
-    case Activation::LeakyRelu: return UnaryOp::LeakyRelu;
-    case Activation::Sigmoid: return UnaryOp::Sigmoid;
-    case Activation::Tanh: return UnaryOp::Tanh;
-    case Activation::Gelu: return UnaryOp::Gelu;
-    case Activation::None: break;
-  }
-  return UnaryOp::Affine;  // None: 1·x + 0
-}
-
 ELEMENTWISE_CLONES void unary_kernel(UnaryOp op, const float* x, float* y, size_t n, float a, float b) {
   switch (op) {
     case UnaryOp::Neg: return map1(x, y, n, [](float v) { return -v; });

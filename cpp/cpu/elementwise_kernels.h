@@ -8,9 +8,6 @@
 
 namespace tinynn::cpu {
 
-// The UnaryOp that applies an activation.
-UnaryOp activation_op(Activation activation);
-
 // y[i] = op(x[i]) for i < n (y may alias x).
 void unary_kernel(UnaryOp op, const float* x, float* y, size_t n, float a, float b);
 // out[i] = bernoulli_mask_value(key0, key1, first + i, keep, scale) for i < n.

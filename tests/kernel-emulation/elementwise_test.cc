@@ -569,18 +569,6 @@ void with_activation(Activation a, F f) {
   }
 }
 
-UnaryOp activation_op(Activation a) {  // cpp/cpu/elementwise_kernels.cc's activation_op
-  switch (a) {
-    case Activation::Relu: return UnaryOp::Relu;
-    case Activation::LeakyRelu: return UnaryOp::LeakyRelu;
-    case Activation::Sigmoid: return UnaryOp::Sigmoid;
-    case Activation::Tanh: return UnaryOp::Tanh;
-    case Activation::Gelu: return UnaryOp::Gelu;
-    case Activation::None: break;
-  }
-  return UnaryOp::Affine;  // 1·x + 0
-}
-
 Case epilogue_case(Activation act, uint64_t seed) {
   Case cs;
   constexpr int R = 37, C = 13, LD = 16;  // a row stride past the row: columns C..LD-1 untouched
@@ -595,7 +583,7 @@ Case epilogue_case(Activation act, uint64_t seed) {
   for (size_t i = 0; i < y0.size(); ++i) y0[i] = i < sv.size() ? sv[i] : rng.uniform(-6.f, 6.f);
   for (auto& v : bias) v = rng.uniform(-1.f, 1.f);
   bias[3] = -0.f;
-  const UnaryOp op = activation_op(act);
+  const UnaryOp op = tinynn::activation_op(act);
   const float a = act == Activation::LeakyRelu ? kSlope : 1.f, b = 0.f;
   for (int pass = 0; pass < 3; ++pass) {  // bias (launcher's grid), no bias, bias on a grid stride
     const bool with_bias = pass != 1, stride = pass == 2;
