@@ -198,6 +198,10 @@ class Backend {
   // A backend on the same device with a queue of its own (CUDA: its own stream and cuBLAS
   // handle), for a driver on a worker thread. Memory is shared with this backend.
   virtual std::unique_ptr<Backend> fork(const QueueOptions& options) = 0;
+  // Work enqueued here from now on starts after the work already enqueued on `other`, a queue of
+  // the same device (uploads and writes of tensors this queue is about to read). CUDA: an event
+  // between the two streams; CPU: work is done as it is enqueued, nothing to order.
+  virtual void follow(Backend& other) = 0;
   // Captures the backend calls that `enqueue` makes on this backend WITHOUT running them (CUDA:
   // stream capture into a graph; CPU: keeps the function); replay() runs them, as often as asked.
   // Pointers and sizes are frozen at capture: replays see new contents of the same buffers.

@@ -48,7 +48,7 @@ float* floats(const std::shared_ptr<Storage>& s) { return s ? static_cast<float*
 
 TrainingDriver::TrainingDriver(Backend& device_backend, DriverModel model, const FusionOptions& fusion,
                                const QueueOptions& queue)
-    : backend_(device_backend.fork(queue)), model_(std::move(model)) {
+    : device_backend_(device_backend), backend_(device_backend.fork(queue)), model_(std::move(model)) {
   if (model_.layers.size() != model_.plan.layers.size()) throw RangeError("the plan and the parameters differ in layers");
   executor_ = make_executor(*backend_, model_.plan, fusion);
 }
@@ -214,6 +214,9 @@ std::vector<EpochRecord> TrainingDriver::fit(const FitSpec& spec, const FitCallb
   const int n = spec.train.n, B = spec.batch_size;
   check_dataset(spec.train);
   if (spec.validation) check_dataset(*spec.validation);
+  // Data, weights and optimizer state may have been written on the model's queue since the last
+  // fit (an upload, an eager step, a stream-ordered allocation): this fit's work comes after.
+  backend_->follow(device_backend_);
   steps_taken_ = read_steps();
   const int full_steps = n / B, tail = n % B;
   EpochPlan plan;
@@ -273,9 +276,9 @@ void TrainingDriver::prepare_order(const FitSpec& spec, int epoch) {
 
 void TrainingDriver::enqueue_chunk(Workspace& ws, const FitSpec& spec, const EpochPlan& plan, int first, int count) {
   const int B = plan.batch, n = plan.n;
-  // Adam's and RMSprop's updates depend on the step number (Adam's bias corrections), which a
-  // recording would freeze: their steps are always enqueued as they come.
-  const bool live_steps = model_.plan.optimizer.kind != OptimizerKind::Sgd;
+  // Adam's update depends on the step number (its bias corrections), which a recording would
+  // freeze: its steps are always enqueued as they come.
+  const bool live_steps = model_.plan.optimizer.kind == OptimizerKind::Adam;
   if (steps_taken_ == 0 || live_steps) {
     // The optimizer's first step differs (SGD: momentum buffer = gradient). The chunk holding it
     // runs uncaptured, so captured chunks keep the same boundaries (and recordings) in every epoch.
@@ -385,6 +388,7 @@ EpochRecord TrainingDriver::run_epoch(Workspace& ws, const FitSpec& spec, const 
 
 EvalResult TrainingDriver::evaluate(const DriverDataset& data, int batch_size, float scale, float shift) {
   check_dataset(data);
+  backend_->follow(device_backend_);
   return evaluate_with(workspace(batch_size, data.n), data, batch_size, scale, shift);
 }
 

@@ -138,6 +138,7 @@ class TrainingDriver {
   // RangeError unless the dataset fits the plan: its features, its kind, its labels or targets.
   void check_dataset(const DriverDataset& data) const;
 
+  Backend& device_backend_;  // the model's queue: each fit and evaluate follows it
   std::unique_ptr<Backend> backend_;
   DriverModel model_;
   std::unique_ptr<StepExecutor> executor_;

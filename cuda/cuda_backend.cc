@@ -146,17 +146,24 @@ void CudaBackend::download_unqueued(void* host_dst, const void* src, size_t byte
 }
 
 std::unique_ptr<Backend> CudaBackend::fork(const QueueOptions& options) {
-  cudaStream_t parent = enter();
   auto child = std::make_unique<CudaBackend>(device_, resources_->api(), options);
   // The child's stream starts after everything already enqueued here (uploads of the tensors
-  // it is about to use, say). Later ordering between the two is the caller's: synchronize().
+  // it is about to use, say). Later ordering between the two: follow() or synchronize().
+  child->follow(*this);
+  return child;
+}
+
+void CudaBackend::follow(Backend& other) {
+  auto* leader = dynamic_cast<CudaBackend*>(&other);
+  if (!leader || leader == this) return;
+  cudaStream_t after = leader->enter();
+  cudaStream_t mine = enter();
   cudaEvent_t ready = nullptr;
   check_cuda(cudaEventCreateWithFlags(&ready, cudaEventDisableTiming), "cudaEventCreateWithFlags");
-  cudaError_t status = cudaEventRecord(ready, parent);
-  if (status == cudaSuccess) status = cudaStreamWaitEvent(child->resources_->stream(), ready, 0);
+  cudaError_t status = cudaEventRecord(ready, after);
+  if (status == cudaSuccess) status = cudaStreamWaitEvent(mine, ready, 0);
   cudaEventDestroy(ready);  // safe while the wait is pending: released when it completes
-  check_cuda(status, "cudaEventRecord/cudaStreamWaitEvent (fork)");
-  return child;
+  check_cuda(status, "cudaEventRecord/cudaStreamWaitEvent (follow)");
 }
 
 std::unique_ptr<Recording> CudaBackend::record(const std::function<void()>& enqueue) {

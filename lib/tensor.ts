@@ -277,17 +277,11 @@ function flatShape(shape: number[] | [readonly number[]]): number[] {
 // is for them instead of multiplying by one (on the device: no wait, no extra pass).
 const unitGradients = new WeakSet<Tensor>();
 
-// d root / d root = 1 on the root's device in the root's shape: made once per device and shape,
-// shared by every backward(), never kept by an input (a copy is), never freed.
-const unitSeeds = new Map<string, Tensor>();
+// d root / d root = 1 on the root's device in the root's shape, made for each backward(): a
+// leaf may keep it (or a view of it, from a reshape's backward) as its .grad and add into it later.
 function unitSeed(device: string, shape: readonly number[]): Tensor {
-  const key = `${device} ${shape.join(',')}`;
-  let seed = unitSeeds.get(key);
-  if (!seed || seed.disposed) {
-    seed = new Tensor(new native.Tensor(new Float32Array([1]), [...shape], device));
-    unitGradients.add(seed);
-    unitSeeds.set(key, seed);
-  }
+  const seed = new Tensor(new native.Tensor(new Float32Array([1]), [...shape], device));
+  unitGradients.add(seed);
   return seed;
 }
 
@@ -335,9 +329,9 @@ function runBackward(root: Tensor): void {
     const kept = new Set<Tensor>();
     fn.inputs.forEach((input, k) => {
       const g = grads[k];
-      if (g) deliver(pending, input, kept.has(g) || unitGradients.has(g) ? null : g, g, kept);
+      if (g) deliver(pending, input, kept.has(g) ? null : g, g, kept);
     });
-    for (const g of new Set([...grads, gradOut])) if (g && !kept.has(g) && !unitGradients.has(g)) g.dispose();
+    for (const g of new Set([...grads, gradOut])) if (g && !kept.has(g)) g.dispose();
   }
 }
 

@@ -55,10 +55,9 @@ describe('autograd accumulation', () => {
     expect(Array.from(a.grad!.toArray())).toEqual([5, 5, 5]);
   });
 
-  // backward() seeds every root with one shared tensor of ones per device and shape: an op that
-  // hands its output gradient on unchanged (x + 1) must give the leaf a copy, or accumulating into
-  // the leaf would change every later seed.
-  it('the seed of ones is never kept by a leaf: repeated backward() through x + 1 accumulates 1, 2, 3', () => {
+  // An op that hands its output gradient on unchanged (x + 1) or as a view (reshape) gives the
+  // leaf backward()'s seed itself: accumulating into the leaf must never change a later seed.
+  it('the seed of ones is never shared with a leaf: repeated backward() through x + 1 or a reshape accumulates', () => {
     const x = tensor([2], { requiresGrad: true });
     for (let k = 1; k <= 3; k++) {
       x.add(1).backward();
@@ -67,6 +66,15 @@ describe('autograd accumulation', () => {
     const y = tensor([5], { requiresGrad: true });
     y.sub(1).backward();
     expect(Array.from(y.grad!.toArray())).toEqual([1]);
+    // A reshape's backward hands on a view of its gradient: a leaf keeping it must not alias the
+    // next backward()'s seed.
+    const q = tensor([4], { requiresGrad: true });
+    q.reshape([1]).backward();
+    q.reshape([1]).backward();
+    expect(Array.from(q.grad!.toArray())).toEqual([2]);
+    const r = tensor([1], { requiresGrad: true });
+    r.mul(3).backward();
+    expect(Array.from(r.grad!.toArray())).toEqual([3]);
     const z = tensor([[1, 2]], { requiresGrad: true });
     z.sum(1, true).sum(0, true).backward();
     expect(Array.from(z.grad!.toArray())).toEqual([1, 1]);

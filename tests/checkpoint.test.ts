@@ -75,6 +75,18 @@ describe('checkpoints', () => {
     expect(weights(resumed.model)).toEqual(weights(whole.model));
   });
 
+  it('keeps scheduler state JSON cannot hold: ReduceLROnPlateau before its first step (best = Infinity)', async () => {
+    const a = trainerRun();
+    const plateau = new optim.ReduceLROnPlateau(a.optimizer, { patience: 1 });
+    const file = path.join(dir, 'plateau.safetensors');
+    await saveCheckpoint(file, { model: a.model, optimizer: a.optimizer, scheduler: plateau });
+    const b = trainerRun();
+    const restored = new optim.ReduceLROnPlateau(b.optimizer, { patience: 1 });
+    restored.best = 0;
+    await loadCheckpoint(file, { model: b.model, optimizer: b.optimizer, scheduler: restored });
+    expect(restored.best).toBe(Infinity);
+  });
+
   it('a checkpoint that does not fit is refused, naming the problem, and nothing changes', async () => {
     const a = trainerRun();
     const file = path.join(dir, 'sgd.safetensors');

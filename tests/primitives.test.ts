@@ -121,6 +121,12 @@ describe('unary ops', () => {
     });
   });
 
+  it('exp stays finite up to the float32 limit (ln(FLT_MAX) ≈ 88.72)', () => {
+    const x = [88.3, 88.5, 88.7];
+    const y = f32(native.ops.unary(cpu(Float32Array.from(x), [3]), 'exp', 0, 0));
+    expectClose(y, x.map((v) => Math.exp(Math.fround(v))), 1e-6, 0, 'exp near overflow');
+  });
+
   it('keeps the shape of a 3-D input', () => {
     const x = randomArray(2 * 3 * 5, 9, -2, 2);
     const y = native.ops.unary(cpu(x, [2, 3, 5]), 'affine', 3, 1);

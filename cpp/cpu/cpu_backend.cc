@@ -75,7 +75,6 @@ void CpuBackend::optimizer_update(const ParamUpdate* params, int count, const Op
   const bool first_step = step == 1;
   const AdamStep adam = cfg.kind == OptimizerKind::Adam ? adam_step(cfg.adam, step) : AdamStep{};
   const RmsPropStep rms = rmsprop_step(cfg.rmsprop);
-  const bool rms_momentum = cfg.rmsprop.momentum != 0.0;
   // One region over all tensors, as if they were one array: element-wise, so any split gives the
   // same result. [lo, hi) of tensor u, o elements in.
   const auto update = [&](const ParamUpdate& u, size_t o, size_t n) {
@@ -93,8 +92,8 @@ void CpuBackend::optimizer_update(const ParamUpdate* params, int count, const Op
       }
       case OptimizerKind::RmsProp: {
         float* sq = at(u.state[0]);
-        float* buf = rms_momentum ? at(u.state[1]) : nullptr;
-        float* grad_avg = rms.centered ? at(u.state[rms_momentum ? 2 : 1]) : nullptr;
+        float* buf = rms.has_momentum ? at(u.state[1]) : nullptr;
+        float* grad_avg = rms.centered ? at(u.state[rms.grad_avg_slot]) : nullptr;
         for (size_t i = 0; i < n; ++i) {
           p[i] = rmsprop_update(p[i], g[i], sq + i, buf ? buf + i : nullptr, grad_avg ? grad_avg + i : nullptr, rms);
         }

@@ -25,6 +25,7 @@ class CpuBackend final : public Backend {
   void upload_unqueued(void* dst, const void* host_src, size_t bytes) override;
   void download_unqueued(void* host_dst, const void* src, size_t bytes) override;
   std::unique_ptr<Backend> fork(const QueueOptions&) override { return std::make_unique<CpuBackend>(pool_); }
+  void follow(Backend&) override {}
   std::unique_ptr<Recording> record(const std::function<void()>& enqueue) override;
 
   void gemm(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int lda,

@@ -17,7 +17,7 @@ namespace tinynn::cpu {
 #endif
 
 // e^x within 2 ulp: x = n·ln2 + r (|r| <= ln2/2, ln2 in two parts), e^r by a degree-6 polynomial
-// (Cephes' expf coefficients), 2^n put into the exponent bits. Overflow gives +inf, underflow 0
+// (Cephes' expf coefficients), 2^n built in the exponent bits. Overflow gives +inf, underflow 0
 // (below -87.3, where the result would be denormal), NaN stays NaN.
 VECTOR_MATH_INLINE float exp_vec(float x) {
   const float hi = 88.72283f, lo = -87.33654f;
@@ -32,10 +32,14 @@ VECTOR_MATH_INLINE float exp_vec(float x) {
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
   const float e = p * r * r + r + 1.f;
-  const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
-  float scale;
-  std::memcpy(&scale, &bits, sizeof scale);
-  float y = e * scale;
+  // 2^n as 2^(n/2)·2^(n - n/2): each factor stays a normal float for n = 128 (x near the top,
+  // where e^x is still finite) as for n = −126.
+  const int32_t ni = static_cast<int32_t>(n), half = ni / 2;
+  const int32_t bits1 = (half + 127) << 23, bits2 = (ni - half + 127) << 23;
+  float scale1, scale2;
+  std::memcpy(&scale1, &bits1, sizeof scale1);
+  std::memcpy(&scale2, &bits2, sizeof scale2);
+  float y = e * scale1 * scale2;
   y = x > hi ? std::numeric_limits<float>::infinity() : y;
   y = x < lo ? 0.f : y;
   return x != x ? x : y;

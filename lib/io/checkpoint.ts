@@ -43,6 +43,17 @@ interface CheckpointMeta {
   extra: unknown;
 }
 
+// JSON has no Infinity or NaN (a plateau scheduler's best before its first step is ±Infinity):
+// they travel as { "$number": "Infinity" } and come back as numbers.
+function keepNonFinite(_key: string, value: unknown): unknown {
+  return typeof value === 'number' && !Number.isFinite(value) ? { $number: String(value) } : value;
+}
+
+function restoreNonFinite(_key: string, value: unknown): unknown {
+  const n = (value as { $number?: unknown } | null)?.$number;
+  return typeof n === 'string' && Object.keys(value as object).length === 1 ? Number(n) : value;
+}
+
 function schedulerName(s: LRScheduler | ReduceLROnPlateau): string {
   return s.constructor.name;
 }
@@ -81,7 +92,7 @@ export async function saveCheckpoint(path: string, parts: CheckpointParts): Prom
     rng: (parts.generator ?? defaultGenerator).getState(),
     extra: parts.extra ?? null,
   };
-  await writeFileAtomic(path, encodeSafetensors(entries, { format: 'pt', [METADATA_KEY]: JSON.stringify(meta) }));
+  await writeFileAtomic(path, encodeSafetensors(entries, { format: 'pt', [METADATA_KEY]: JSON.stringify(meta, keepNonFinite) }));
 }
 
 /**
@@ -100,7 +111,7 @@ export async function loadCheckpoint(path: string, parts: CheckpointParts): Prom
   const { tensors, metadata } = decodeSafetensors(await readSafetensorsFile(path), path);
   let meta: CheckpointMeta;
   try {
-    meta = JSON.parse(metadata[METADATA_KEY] ?? 'null') as CheckpointMeta;
+    meta = JSON.parse(metadata[METADATA_KEY] ?? 'null', restoreNonFinite) as CheckpointMeta;
   } catch {
     return fail(`its '${METADATA_KEY}' metadata is not JSON`);
   }
