@@ -55,7 +55,9 @@ TINYNN_HOST_DEVICE inline float adam_update(float p, float g, float* m, float* v
   return p - s.step_size * (m1 / denom);  // addcdiv_(exp_avg, denom, value=−step_size)
 }
 
-// RMSprop's constants (the same every step).
+// RMSprop's constants (the same every step), and where its states are: state[0] square_avg, then
+// the momentum buffer when has_momentum, then grad_avg (state[grad_avg_slot]) when centered.
+// Decided from the config's doubles, as OptimizerConfig::state_count() decides the count.
 struct RmsPropStep {
   float alpha, one_minus_alpha;
   float eps;
@@ -63,11 +65,15 @@ struct RmsPropStep {
   float momentum;
   float lr;
   bool centered;
+  bool has_momentum;
+  int grad_avg_slot;
 };
 
 inline RmsPropStep rmsprop_step(const RmsPropConfig& c) {
+  const bool has_momentum = c.momentum != 0.0;
   return {static_cast<float>(c.alpha), static_cast<float>(1.0 - c.alpha), static_cast<float>(c.eps),
-          static_cast<float>(c.weight_decay), static_cast<float>(c.momentum), static_cast<float>(c.lr), c.centered};
+          static_cast<float>(c.weight_decay), static_cast<float>(c.momentum), static_cast<float>(c.lr), c.centered,
+          has_momentum, has_momentum ? 2 : 1};
 }
 
 // Returns the new parameter; updates square_avg, the momentum buffer (when momentum != 0) and
@@ -86,7 +92,7 @@ TINYNN_HOST_DEVICE inline float rmsprop_update(float p, float g, float* square_a
     avg = std::sqrt(sq);
   }
   avg = avg + s.eps;
-  if (s.momentum != 0.f) {
+  if (s.has_momentum) {
     const float b = *buf * s.momentum + g / avg;
     *buf = b;
     return p - s.lr * b;

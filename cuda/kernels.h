@@ -45,7 +45,7 @@ void launch_mse(cudaStream_t stream, const LossScratch& scratch, const float* pr
 
 // Backend::optimizer_update for SGD (kernels_sgd.cu): PyTorch's torch.optim.SGD over all
 // parameters, state[0] the momentum buffer; one launch per 16 parameters. first_step: the momentum
-// buffers start as the gradient. RangeError when momentum is on and a buffer is missing.
+// buffers start as the gradient (the states checked by the caller: require_optimizer_states).
 void launch_sgd_update(cudaStream_t stream, const ParamUpdate* params, int count, const SgdConfig& config,
                        bool first_step);
 

@@ -11,12 +11,11 @@
 namespace tinynn::gpu::optim {
 
 constexpr int kOptimizerTensors = 16;
-constexpr int kMaxStates = 3;
 
 struct OptimizerArgs {
   float* param[kOptimizerTensors];
   const float* grad[kOptimizerTensors];
-  float* state[kMaxStates][kOptimizerTensors];
+  float* state[kMaxOptimizerStates][kOptimizerTensors];
   size_t end[kOptimizerTensors];  // exclusive prefix end of tensor t in the concatenation
   int count;
 };
@@ -31,7 +30,7 @@ inline OptimizerArgs optimizer_args(const ParamUpdate* params, int first, int co
     if (params[t].n == 0) continue;
     a.param[a.count] = params[t].param;
     a.grad[a.count] = params[t].grad;
-    for (int k = 0; k < kMaxStates; ++k) a.state[k][a.count] = params[t].state[k];
+    for (int k = 0; k < kMaxOptimizerStates; ++k) a.state[k][a.count] = params[t].state[k];
     total += params[t].n;
     a.end[a.count++] = total;
   }
@@ -61,11 +60,10 @@ __device__ inline void adam_body(const OptimizerArgs& a, const AdamStep& s) {
 
 // state: square_avg, then the momentum buffer (momentum != 0), then grad_avg (centered).
 __device__ inline void rmsprop_body(const OptimizerArgs& a, const RmsPropStep& s) {
-  const int grad_avg_slot = s.momentum != 0.f ? 2 : 1;
   for_each_element(a, [&](int t, size_t j) {
     float* p = a.param[t] + j;
-    *p = rmsprop_update(*p, a.grad[t][j], a.state[0][t] + j, s.momentum != 0.f ? a.state[1][t] + j : nullptr,
-                        s.centered ? a.state[grad_avg_slot][t] + j : nullptr, s);
+    *p = rmsprop_update(*p, a.grad[t][j], a.state[0][t] + j, s.has_momentum ? a.state[1][t] + j : nullptr,
+                        s.centered ? a.state[s.grad_avg_slot][t] + j : nullptr, s);
   });
 }
 

@@ -2,9 +2,6 @@
 // config): the tensors travel by value in the kernel's argument block (up to kSgdTensors of them,
 // ~600 bytes) and the grid strides over their concatenation, so the 4 tensors of the MNIST net
 // (101 770 floats) cost one launch, not four.
-#include <string>
-
-#include "cpp/errors.h"
 #include "cuda/check.h"
 #include "cuda/kernels.h"
 #include "cuda/kernels_sgd.cuh"
@@ -22,13 +19,6 @@ __global__ void sgd_kernel(const __grid_constant__ SgdArgs a) { sgd::sgd_body(a)
 
 void launch_sgd_update(cudaStream_t stream, const ParamUpdate* params, int count, const SgdConfig& config,
                        bool first_step) {
-  // With momentum every parameter needs its buffer (the kernel reads and writes it).
-  if (config.momentum != 0.f) {
-    for (int t = 0; t < count; ++t) {
-      if (params[t].n != 0 && !params[t].state[0])
-        throw RangeError("SGD with momentum: parameter " + std::to_string(t) + " has no momentum buffer");
-    }
-  }
   for (int first = 0; first < count; first += sgd::kSgdTensors) {
     const SgdArgs a = sgd::sgd_args(params, first, count, config, first_step);
     if (a.count == 0) continue;

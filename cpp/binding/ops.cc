@@ -286,7 +286,7 @@ Napi::Value gather_batch(const Napi::CallbackInfo& info) {
     TensorData y = make_tensor(be, {B}, DType::I32);
     be.gather_batch(src.images.ptr<uint8_t>(), src.labels.ptr<uint8_t>(), F, idx.ptr<int32_t>(), B, scale, shift,
                     x.ptr<float>(), y.ptr<int32_t>());
-    be.synchronize();  // idx is freed when this call returns
+    // No wait: the uploaded indices are freed in the queue's order (as in gatherRows).
     Napi::Object out = Napi::Object::New(env);
     out.Set("x", TensorWrap::wrap(env, std::move(x)));
     out.Set("y", TensorWrap::wrap(env, std::move(y)));

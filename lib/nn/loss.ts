@@ -3,10 +3,10 @@ import { describe } from '../device';
 import { crossEntropy } from '../functional';
 import { native } from '../native';
 import { abs, add, clamp, div, log, mul, neg, sub, timesGradient } from '../ops/elementwise';
-import { free, record, requireFloat, requireTensor } from '../ops/graph';
+import { free, record, requireFloat, requireTensor, tracks } from '../ops/graph';
 import { logSoftmax, relu, sigmoid } from '../ops/activations';
 import { mean, sum } from '../ops/reductions';
-import { noGrad, Tensor } from '../tensor';
+import { isGradEnabled, noGrad, Tensor } from '../tensor';
 
 /** How a loss combines its per-element values: their mean (default), their sum, or none (as is). */
 export type Reduction = 'mean' | 'sum' | 'none';
@@ -50,7 +50,7 @@ export class MSELoss {
     checkPair('MSELoss', input, target);
     if (this.reduction === 'mean') {
       // One native pass gives the loss and its gradient.
-      const tracked = input.requiresGrad || input.gradFn !== null;
+      const tracked = isGradEnabled() && tracks(input);
       const { loss, dpred } = native.ops.mse(input.native, target.native, tracked);
       const out = new Tensor(loss);
       if (!dpred) return out;
