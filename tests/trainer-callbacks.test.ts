@@ -72,11 +72,10 @@ describe('Trainer.fit callbacks', () => {
     // SGD's rule is p -= lr·buf: at lr 0 nothing moves, momentum or not.
     expect(weights(model)).toEqual(afterFirst);
 
-    const a = setup(0.1), b = setup(0.1);
+    const a = setup(0.1);
     const scheduler = new optim.StepLR(a.optimizer, { stepSize: 1, gamma: 0.5 });
     const lrs: number[] = [];
     await a.trainer.fit(train, { epochs: 3, seed: 4, onEpochEnd: () => { scheduler.step(); lrs.push(a.optimizer.lr); } });
-    await b.trainer.fit(train, { epochs: 1, seed: 4, onEpochEnd: () => { b.optimizer.lr = 0.05; } });
     expect(lrs).toEqual([0.05, 0.025, 0.0125]);
     expect(weights(a.model)).not.toEqual(weights(setup(0.1).model));
   });
