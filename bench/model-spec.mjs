@@ -1,5 +1,5 @@
 // What every system trains: the 784-128-10 MLP (Linear-ReLU-Linear, softmax cross-entropy, SGD
-// with momentum) on MNIST standardised with its training mean and std, starting from one set of
+// with momentum, or Adam for the systems named *-adam) on MNIST standardised with its training mean and std, starting from one set of
 // weights (PyTorch's default init drawn by tinynn's seeded generator), so that the systems differ
 // only in speed and their test accuracies are comparable.
 import { tinynn } from './tinynn-package.mjs';
@@ -9,6 +9,8 @@ export const HIDDEN = 128;
 export const CLASSES = 10;
 export const LR = 0.05;
 export const MOMENTUM = 0.9;
+/** Adam's settings: PyTorch's defaults (betas 0.9, 0.999, eps 1e-8, no weight decay). */
+export const ADAM_LR = 1e-3;
 export const INIT_SEED = 1;
 /** Seeds the systems' shuffles (tinynn's epoch k uses SHUFFLE_SEED + k; the peers draw from one generator). */
 export const SHUFFLE_SEED = 1000;
@@ -36,3 +38,6 @@ export const FLOPS_PER_SAMPLE = 2 * 2 * (INPUTS * HIDDEN + HIDDEN * CLASSES) + 2
 export const FLOP_COUNT_NOTE = 'GEMM FLOPs only, 2 per multiply-add: forward 2·B·(784·128 + 128·10), weight gradients the same again, ' +
   'input gradient of layer 2 only 2·B·128·10 (none for layer 1); biases, ReLU, softmax and SGD not counted ' +
   `→ ${FLOPS_PER_SAMPLE.toLocaleString('en-US')} FLOPs per sample, ${(FLOPS_PER_SAMPLE * TRAIN_SAMPLES / 1e9).toFixed(2)} GFLOP per 60,000-sample epoch`;
+
+/** The optimizer a system trains with: 'adam' when its name ends in -adam, else 'sgd'. */
+export const optimizerOf = (system) => (system.endsWith('-adam') ? 'adam' : 'sgd');

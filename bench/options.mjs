@@ -2,12 +2,13 @@
 import { positiveInt, UsageError, walkArgs } from './argv.mjs';
 
 export const ALL_SYSTEMS = ['tinynn-cpu-fused', 'tinynn-cpu-eager', 'pytorch-cpu', 'tfjs-cpu', 'tfjs-wasm',
-  'tinynn-cuda-fused', 'tinynn-cuda-eager', 'pytorch-cuda', 'pytorch-cuda-graphs'];
+  'tinynn-cuda-fused', 'tinynn-cuda-eager', 'pytorch-cuda', 'pytorch-cuda-graphs',
+  'tinynn-cpu-fused-adam', 'pytorch-cpu-adam', 'tinynn-cuda-fused-adam', 'pytorch-cuda-adam', 'pytorch-cuda-graphs-adam'];
 
 export const USAGE = `usage: node bench/run.mjs [--quick] [--systems LIST] [--batch-sizes LIST] [--epochs N] [--tfjs-samples N] [--out DIR]
        (npm run bench -- [options]: runs scripts/bench-setup.sh first)
   --quick            batch sizes 64,256, 3 timed epochs, 4096-sample TensorFlow.js sub-epochs
-  --systems LIST     comma-separated full names or name parts (tinynn, pytorch, tfjs, cuda, fused, eager, ...);
+  --systems LIST     comma-separated full names or name parts (tinynn, pytorch, tfjs, cuda, fused, eager, adam, ...);
                      systems: ${ALL_SYSTEMS.join(', ')}
                      (default: all; the CUDA ones are skipped with a note where there is no usable GPU)
   --batch-sizes LIST default 32,64,256,1024

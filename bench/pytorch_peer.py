@@ -9,9 +9,10 @@ stdout (stdout carries nothing else; diagnostics go to stderr).
 
 Replies: {"ok": true, ...} or {"error": "..."}. Requests ("op"):
     info                            torch version, threads, CUDA device (or why none)
-    prepare   system batchSize lr momentum seed weights
+    prepare   system batchSize optimizer lr momentum seed weights
                                     builds a model from the given weights (name -> {shape, data:
-                                    base64 little-endian float32}); system is one of SYSTEMS
+                                    base64 little-endian float32}); system is one of SYSTEMS,
+                                    optimizer 'sgd' (with momentum) or 'adam' (PyTorch's defaults)
     epoch     system                one shuffled pass over the training set -> seconds, samples
     evaluate  system                test-set accuracy and mean loss
     release   system                frees the model
@@ -33,6 +34,9 @@ SYSTEMS = {
     'pytorch-cpu': ('cpu', False),
     'pytorch-cuda': ('cuda', False),
     'pytorch-cuda-graphs': ('cuda', True),
+    'pytorch-cpu-adam': ('cpu', False),
+    'pytorch-cuda-adam': ('cuda', False),
+    'pytorch-cuda-graphs-adam': ('cuda', True),
 }
 GRAPH_WARMUP_STEPS = 3  # eager steps on a side stream before capture, as torch.cuda.graph asks
 
@@ -63,7 +67,7 @@ def tensor_from_record(record, device):
 class Session:
     """One system's model, optimiser and data at one batch size."""
 
-    def __init__(self, mnist, system, batch_size, lr, momentum, seed, weights):
+    def __init__(self, mnist, system, batch_size, optimizer, lr, momentum, seed, weights):
         if system not in SYSTEMS:
             raise ValueError(f'unknown system {system!r}; expected one of {", ".join(SYSTEMS)}')
         device, self.graphed = SYSTEMS[system]
@@ -77,7 +81,13 @@ class Session:
         self.model = torch.nn.Sequential(torch.nn.Linear(784, 128), torch.nn.ReLU(), torch.nn.Linear(128, 10)).to(self.device)
         self.model.load_state_dict({name: tensor_from_record(rec, self.device) for name, rec in weights.items()})
         self.lr = lr
-        self.optimizer = torch.optim.SGD(self.model.parameters(), lr=lr, momentum=momentum)
+        if optimizer == 'adam':
+            # capturable: Adam keeps its step count on the device, as a graph replay needs.
+            self.optimizer = torch.optim.Adam(self.model.parameters(), lr=lr, capturable=self.graphed)
+        elif optimizer == 'sgd':
+            self.optimizer = torch.optim.SGD(self.model.parameters(), lr=lr, momentum=momentum)
+        else:
+            raise ValueError(f"unknown optimizer {optimizer!r}; expected 'sgd' or 'adam'")
         self.generator = torch.Generator(device=self.device)
         self.generator.manual_seed(seed)
         self.graph = self.capture_step() if self.graphed else None
@@ -91,8 +101,9 @@ class Session:
     def capture_step(self):
         """Captures gather + forward + backward + SGD at this batch size as one CUDA graph that
         reads its batch's indices from self.graph_idx. The warm-up steps run with lr 0 and the
-        momentum buffers are zeroed after them, so training starts from the given weights exactly
-        as the eager systems do (SGD with a zero buffer and no dampening takes buf = grad)."""
+        optimizer's state is zeroed after them, so training starts from the given weights exactly
+        as the eager systems do (SGD with a zero buffer and no dampening takes buf = grad; Adam
+        with zero moments and step count is a fresh Adam)."""
         self.graph_idx = torch.randperm(self.x.shape[0], device=self.device)[:self.batch_size]
         for group in self.optimizer.param_groups:
             group['lr'] = 0.0
@@ -103,7 +114,8 @@ class Session:
                 self.step(self.graph_idx)
         torch.cuda.current_stream().wait_stream(side)
         for state in self.optimizer.state.values():
-            state['momentum_buffer'].zero_()
+            for value in state.values():
+                value.zero_()
         for group in self.optimizer.param_groups:
             group['lr'] = self.lr  # a Python float: baked into the captured kernels
         graph = torch.cuda.CUDAGraph()
@@ -174,7 +186,8 @@ def serve(mnist):
 
     def prepare(r):
         sessions.pop(r['system'], None)  # frees the old model before the new one is built
-        sessions[r['system']] = Session(mnist, r['system'], r['batchSize'], r['lr'], r['momentum'], r['seed'], r['weights'])
+        sessions[r['system']] = Session(mnist, r['system'], r['batchSize'], r.get('optimizer', 'sgd'), r['lr'], r['momentum'],
+                                        r['seed'], r['weights'])
 
     def release(r):
         sessions.pop(r['system'], None)

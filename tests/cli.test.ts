@@ -174,7 +174,8 @@ describe('tinynn (child process)', () => {
   it('train --help lists every option and exits 0', async () => {
     const result = await runCli(['train', '--help']);
     expect(result.code).toBe(0);
-    for (const flag of ['--epochs', '--batch-size', '--lr', '--momentum', '--weight-decay', '--device', '--seed', '--save', '--limit']) {
+    for (const flag of ['--epochs', '--batch-size', '--hidden', '--activation', '--optimizer', '--lr', '--momentum', '--weight-decay',
+      '--scheduler', '--step-size', '--gamma', '--device', '--seed', '--save', '--checkpoint', '--resume', '--limit']) {
       expect(result.stdout).toContain(flag);
     }
   });
@@ -202,6 +203,16 @@ describe('tinynn (child process)', () => {
       [['train', '--device', 'cuda:99999'], /--device cuda:99999: (CUDA is not available|this machine has \d+ CUDA device)/],
       [['train', '--save', dir], /--save .* is a directory; name a file in it/],
       [['train', '--save', path.join(dir, 'no-such-dir', 'w.safetensors')], /directory .*no-such-dir does not exist/],
+      [['train', '--checkpoint', dir], /--checkpoint .* is a directory; name a file in it/],
+      [['train', '--resume', path.join(dir, 'absent.safetensors')], /--resume .*absent.safetensors: no such file/],
+      [['train', '--optimizer', 'lbfgs'], /--optimizer expects sgd\|adam\|adamw, got 'lbfgs'/],
+      [['train', '--optimizer', 'adam', '--momentum', '0.5'], /--momentum applies to --optimizer sgd, not adam/],
+      [['train', '--scheduler', 'cosine', '--gamma', '0.5'], /--gamma applies to --scheduler step, not cosine/],
+      [['train', '--step-size', '2'], /--step-size applies to --scheduler step, not none/],
+      [['train', '--hidden', '128,0'], /--hidden expects widths in \[1, 65536\], got '128,0'/],
+      [['train', '--hidden', '128,,64'], /--hidden expects N\[,N...\], got '128,,64'/],
+      [['train', '--activation', 'swish'], /--activation expects relu\|leaky-relu\|sigmoid\|tanh\|gelu, got 'swish'/],
+      [['eval', '--model', 'm.safetensors', '--hidden', '99999999'], /--hidden expects widths in/],
     ];
     for (const [args, message] of cases) {
       const result = await runCli(args);
@@ -256,5 +267,52 @@ describe('tinynn (child process)', () => {
     const losses = (s: string) => s.match(/^epoch 1\/1 {2}loss \S+ {2}train acc \S+ {2}test acc \S+/m)?.[0];
     expect(losses(a.stdout)).toBeDefined();
     expect(losses(a.stdout)).toBe(losses(b.stdout));
+  }, 120_000);
+
+  it('--optimizer adamw --hidden 64,32 --activation tanh: 2 epochs checkpointed, resumed to 4, equal 4 uninterrupted byte for byte', async () => {
+    const common = ['--limit', '1500', '--optimizer', 'adamw', '--hidden', '64,32', '--activation', 'tanh', '--device', 'cpu'];
+    const [checkpoint, resumed, whole] = ['ck.safetensors', 'resumed.safetensors', 'whole.safetensors'].map((f) => path.join(dir, f));
+    const first = await runCli(['train', '--epochs', '2', '--seed', '11', '--checkpoint', checkpoint, ...common]);
+    expect(first.stderr).toBe('');
+    expect(first.stdout).toMatch(/784-64-32-10 MLP \(tanh\)/);
+    expect(first.stdout).toMatch(/AdamW lr 0.001, weight decay 0.01/);
+    const second = await runCli(['train', '--epochs', '4', '--resume', checkpoint, '--save', resumed, ...common]);
+    expect(second.stderr).toBe('');
+    expect(second.stdout).toMatch(/resuming from .* after epoch 2/);
+    expect(second.stdout).not.toMatch(/^epoch [12]\//m);
+    expect(second.stdout).toMatch(/^epoch 4\/4/m);
+    const uninterrupted = await runCli(['train', '--epochs', '4', '--seed', '11', '--save', whole, ...common]);
+    expect(uninterrupted.code).toBe(0);
+    expect(fs.readFileSync(resumed).equals(fs.readFileSync(whole))).toBe(true);
+    // eval rebuilds the architecture from the same flags; other flags do not fit the file.
+    const evaluation = await runCli(['eval', '--model', whole, '--hidden', '64,32', '--activation', 'tanh', '--device', 'cpu']);
+    expect(evaluation.code).toBe(0);
+    expect(evaluation.stdout).toContain(`test accuracy ${/final test accuracy: (\d+\.\d\d%)/.exec(uninterrupted.stdout)![1]}`);
+    const wrong = await runCli(['eval', '--model', whole, '--device', 'cpu']);
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toMatch(/shape \[128,784\] expected, \[64,784\] found/);
+    // Resuming with other settings is refused, naming them.
+    const other = await runCli(['train', '--epochs', '4', '--resume', checkpoint, ...common.map((a) => (a === '64,32' ? '64' : a))]);
+    expect(other.code).toBe(1);
+    expect(other.stderr).toMatch(/does not fit the model/);
+    const otherBatch = await runCli(['train', '--epochs', '4', '--resume', checkpoint, '--batch-size', '32', ...common]);
+    expect(otherBatch.code).toBe(2);
+    expect(otherBatch.stderr).toMatch(/continues a run with other settings: batchSize 64 there, 32 here/);
+    const done = await runCli(['train', '--epochs', '2', '--resume', checkpoint, ...common]);
+    expect(done.code).toBe(2);
+    expect(done.stderr).toMatch(/is at epoch 2; --epochs 2 leaves nothing to train/);
+  }, 180_000);
+
+  it('--scheduler onecycle runs per batch on the eager loop; cosine and step on the driver', async () => {
+    const run = (extra: string[]) => runCli(['train', '--epochs', '2', '--limit', '1000', '--seed', '3', '--device', 'cpu', ...extra]);
+    const onecycle = await run(['--scheduler', 'onecycle']);
+    expect(onecycle.stdout).toMatch(/one cycle peaking at 0.05 over 32 steps/);
+    expect(onecycle.stdout).toMatch(/eager executor/);
+    const cosine = await run(['--scheduler', 'cosine', '--optimizer', 'adam']);
+    expect(cosine.stdout).toMatch(/Adam lr 0.001, weight decay 0; cosine annealing over 2 epochs/);
+    expect(cosine.stdout).toMatch(/(fused|composed) executor/);
+    const step = await run(['--scheduler', 'step', '--step-size', '1', '--gamma', '0.5']);
+    expect(step.stdout).toMatch(/lr × 0.5 every 1 epochs/);
+    for (const r of [onecycle, cosine, step]) expect(r.code).toBe(0);
   }, 120_000);
 });

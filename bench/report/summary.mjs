@@ -9,6 +9,8 @@ export const RATIOS = [
   { label: 'tinynn cpu eager time ÷ fused time', num: 'tinynn-cpu-fused', den: ['tinynn-cpu-eager'] },
   { label: 'tinynn cuda fused ÷ PyTorch CUDA', num: 'tinynn-cuda-fused', den: ['pytorch-cuda'] },
   { label: 'tinynn cuda fused ÷ PyTorch CUDA graphs', num: 'tinynn-cuda-fused', den: ['pytorch-cuda-graphs'] },
+  { label: 'Adam: tinynn cpu fused ÷ PyTorch CPU', num: 'tinynn-cpu-fused-adam', den: ['pytorch-cpu-adam'] },
+  { label: 'Adam: tinynn cuda fused ÷ PyTorch CUDA graphs', num: 'tinynn-cuda-fused-adam', den: ['pytorch-cuda-graphs-adam'] },
 ];
 
 /** Adds epochSeconds and fractionOfPeak (of the CPU or GPU peak, by the system's device) to each record. */

@@ -3,7 +3,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { machineInfo } from '../machine.mjs';
-import { FLOP_COUNT_NOTE, FLOPS_PER_SAMPLE, LR, MOMENTUM, TRAIN_SAMPLES } from '../model-spec.mjs';
+import { ADAM_LR, FLOP_COUNT_NOTE, FLOPS_PER_SAMPLE, LR, MOMENTUM, TRAIN_SAMPLES } from '../model-spec.mjs';
 import { chartSvg } from './chart-svg.mjs';
 import { resultsMarkdown } from './markdown.mjs';
 import { ratios, withRoofline } from './summary.mjs';
@@ -19,7 +19,7 @@ export function resultsObject({ machine, date, argv, opts, selected, skipped, pe
     info: { ...machineInfo(), torch: peer?.info.torch ?? null, torchThreads: peer?.info.threads ?? null,
       tfjs: tf?.version.tfjs ?? null, gpu: usesGpu ? peer?.info.cudaDevice ?? 'CUDA (tinynn)' : null },
     method: {
-      job: `784-128-10 MLP (Linear-ReLU-Linear), softmax cross-entropy, SGD lr ${LR} momentum ${MOMENTUM}, one set of initial ` +
+      job: `784-128-10 MLP (Linear-ReLU-Linear), softmax cross-entropy, SGD lr ${LR} momentum ${MOMENTUM} (systems named *-adam: Adam lr ${ADAM_LR}, PyTorch's defaults otherwise), one set of initial ` +
         `weights (PyTorch's default init) in every system, MNIST standardised, ${TRAIN_SAMPLES.toLocaleString('en-US')} shuffled training samples per epoch.`,
       timing: `per batch size, all systems interleaved round-robin one epoch at a time: 1 warm-up round, then ${opts.epochs} ` +
         'timed rounds; the median epoch counts.' + (peer ? ' PyTorch runs in a long-lived child process (bench/pytorch_peer.py) ' +

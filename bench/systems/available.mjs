@@ -3,6 +3,7 @@
 // CUDA systems need a GPU that tinynn (backends()) or PyTorch can use. Each one left out gets a
 // reason, printed and written with the results.
 import { cores } from '../machine.mjs';
+import { ALL_SYSTEMS } from '../options.mjs';
 import { mnistDirectory, tinynn } from '../tinynn-package.mjs';
 import { PytorchPeer, pytorchSystems } from './pytorch.mjs';
 import { loadTfjs, tfjsSystems } from './tfjs.mjs';
@@ -23,7 +24,7 @@ export async function availableSystems(opts, data) {
     try {
       peer = await PytorchPeer.start({ mnistDir: mnistDirectory(), scale: data.train.scale, shift: data.train.shift, threads: cores() });
     } catch (err) {
-      skip(['pytorch-cpu', 'pytorch-cuda', 'pytorch-cuda-graphs'], `${err.message}; run npm run bench:setup`);
+      skip(ALL_SYSTEMS.filter((n) => n.startsWith('pytorch')), `${err.message}; run npm run bench:setup`);
     }
   }
   const { tf, reason: noTfjs } = wanted('tfjs') ? loadTfjs() : { tf: null, reason: '' };
@@ -34,8 +35,8 @@ export async function availableSystems(opts, data) {
   if (tf) systems.push(...tfjsSystems(tf, data, opts.tfjsSamples));
   const backends = tinynn.backends();
   if (backends.cuda) systems.push(...tinynnSystems('cuda', data));
-  else skip(['tinynn-cuda-fused', 'tinynn-cuda-eager'], `no usable NVIDIA GPU: ${backends.reason}`);
+  else skip(ALL_SYSTEMS.filter((n) => n.startsWith('tinynn-cuda')), `no usable NVIDIA GPU: ${backends.reason}`);
   if (peer?.info.cuda) systems.push(...pytorchSystems(peer, 'cuda'));
-  else if (peer) skip(['pytorch-cuda', 'pytorch-cuda-graphs'], `no usable NVIDIA GPU: ${peer.info.cudaReason}`);
+  else if (peer) skip(ALL_SYSTEMS.filter((n) => n.startsWith('pytorch-cuda')), `no usable NVIDIA GPU: ${peer.info.cudaReason}`);
   return { selected: systems.filter((s) => opts.systems.includes(s.name)), skipped, peer, tf };
 }

@@ -5,7 +5,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as readline from 'readline';
 import { fileURLToPath } from 'url';
-import { LR, MOMENTUM, SHUFFLE_SEED } from '../model-spec.mjs';
+import { ADAM_LR, LR, MOMENTUM, optimizerOf, SHUFFLE_SEED } from '../model-spec.mjs';
 
 const benchDir = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 
@@ -75,6 +75,9 @@ const DESCRIPTIONS = {
   'pytorch-cpu': 'PyTorch CPU, eager, tensors in memory, threads = cores',
   'pytorch-cuda': 'PyTorch CUDA, eager, tensors on the GPU',
   'pytorch-cuda-graphs': 'PyTorch CUDA, each training step replayed as a CUDA graph',
+  'pytorch-cpu-adam': 'PyTorch CPU, eager, Adam (its default foreach implementation)',
+  'pytorch-cuda-adam': 'PyTorch CUDA, eager, Adam (its default foreach implementation)',
+  'pytorch-cuda-graphs-adam': 'PyTorch CUDA, each training step replayed as a CUDA graph, Adam (capturable)',
 };
 
 /** One of the peer's systems (a key of DESCRIPTIONS), seen as a benchmarked system. */
@@ -83,7 +86,9 @@ export function pytorchSystem(peer, name) {
     name,
     description: DESCRIPTIONS[name],
     async prepare(batchSize, weights) {
-      await peer.request({ op: 'prepare', system: name, batchSize, lr: LR, momentum: MOMENTUM, seed: SHUFFLE_SEED, weights: encodeWeights(weights) });
+      const adam = optimizerOf(name) === 'adam';
+      await peer.request({ op: 'prepare', system: name, batchSize, optimizer: optimizerOf(name), lr: adam ? ADAM_LR : LR,
+        momentum: MOMENTUM, seed: SHUFFLE_SEED, weights: encodeWeights(weights) });
     },
     async epoch() {
       const { seconds, samples } = await peer.request({ op: 'epoch', system: name });

@@ -1,32 +1,36 @@
 // tinynn's two ways to train, on the CPU and on CUDA: the native training driver (Trainer.fit) and
 // the eager PyTorch-style loop (DataLoader + forward / backward / step, one native call per op).
-import { LR, MOMENTUM, SHUFFLE_SEED, tinynnModel } from '../model-spec.mjs';
+import { ADAM_LR, LR, MOMENTUM, SHUFFLE_SEED, tinynnModel } from '../model-spec.mjs';
 import { tinynn } from '../tinynn-package.mjs';
 
 const { nn, optim, Trainer, DataLoader } = tinynn;
 
 const now = () => performance.now() / 1000;
 
-/** A model on `device` with the shared initial weights, its SGD and its loss. */
-function freshModel(device, weights) {
+/** A model on `device` with the shared initial weights, its optimizer ('sgd' | 'adam') and its loss. */
+function freshModel(device, weights, optimizerKind = 'sgd') {
   const model = tinynnModel().to(device);
   model.loadStateDict(weights);
-  return { model, optimizer: new optim.SGD(model.parameters(), { lr: LR, momentum: MOMENTUM }), loss: new nn.CrossEntropyLoss() };
+  const optimizer = optimizerKind === 'adam'
+    ? new optim.Adam(model.parameters(), { lr: ADAM_LR })
+    : new optim.SGD(model.parameters(), { lr: LR, momentum: MOMENTUM });
+  return { model, optimizer, loss: new nn.CrossEntropyLoss() };
 }
 
 /**
  * Trainer.fit: one fit call per timed epoch, so that epochs interleave with the other systems';
  * the driver keeps its workspace (and on CUDA its captured graphs) between calls.
  */
-export function fusedSystem(device, { train, test }) {
+export function fusedSystem(device, { train, test }, optimizerKind = 'sgd') {
   let trainer = null;
   let batchSize = 0;
   let epoch = 0;
+  const adam = optimizerKind === 'adam';
   return {
-    name: `tinynn-${device}-fused`,
-    description: `tinynn on ${device}, native training driver (Trainer.fit, fused executor)`,
+    name: `tinynn-${device}-fused${adam ? '-adam' : ''}`,
+    description: `tinynn on ${device}, native training driver (Trainer.fit, fused executor)${adam ? ', Adam' : ''}`,
     async prepare(b, weights) {
-      const { model, optimizer, loss } = freshModel(device, weights);
+      const { model, optimizer, loss } = freshModel(device, weights, optimizerKind);
       trainer = new Trainer(model, { optimizer, loss });
       batchSize = b;
       epoch = 0;
@@ -90,5 +94,5 @@ export function eagerSystem(device, { train, test }) {
 
 /** tinynn's systems on `device` ('cpu' | 'cuda'). */
 export function tinynnSystems(device, data) {
-  return [fusedSystem(device, data), eagerSystem(device, data)];
+  return [fusedSystem(device, data), eagerSystem(device, data), fusedSystem(device, data, 'adam')];
 }

@@ -49,8 +49,3 @@ export function chooseDevice(requested: string, backends: { cuda: boolean; cudaD
   process.stderr.write(`tinynn: CUDA is not available (${backends.reason}); using the CPU\n`);
   return 'cpu';
 }
-
-/** The network both commands work on: 784-128-10, Linear-ReLU-Linear (PyTorch's layout and names). */
-export function mnistMlp(nn: typeof import('../index').nn): import('../index').nn.Sequential {
-  return new nn.Sequential(new nn.Linear(784, 128), new nn.ReLU(), new nn.Linear(128, 10));
-}

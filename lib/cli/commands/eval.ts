@@ -1,11 +1,14 @@
-// `tinynn eval`: the test-set loss and accuracy of saved 784-128-10 MLP weights.
+// `tinynn eval`: the test-set loss and accuracy of saved MLP weights.
 import { describeOptions, parseArgs } from '../args';
-import { chooseDevice, DATA_OPTION, DEVICE_OPTION, mnistMlp, type Command } from '../command';
+import { chooseDevice, DATA_OPTION, DEVICE_OPTION, type Command } from '../command';
+import { ACTIVATION_OPTION, HIDDEN_OPTION, mlp, parseHidden, type ActivationName } from '../mlp';
 import { loss, percent, seconds } from '../format';
 import type { DeviceSpec } from '../../index';
 
 const OPTIONS = {
   model: { kind: 'string', valueName: 'FILE', description: 'weights saved by tinynn train --save (safetensors)', required: true },
+  hidden: HIDDEN_OPTION,
+  activation: ACTIVATION_OPTION,
   device: DEVICE_OPTION,
   data: DATA_OPTION,
 } as const;
@@ -14,8 +17,9 @@ const SYNOPSIS = 'tinynn eval --model FILE [options]';
 
 function help(): string {
   return `Usage: ${SYNOPSIS}\n\n` +
-    'Loads 784-128-10 MLP weights (the names and shapes of PyTorch\'s nn.Sequential state_dict)\n' +
-    'and reports their loss and accuracy on the MNIST test set.\n\n' +
+    'Loads MLP weights saved by tinynn train (the names and shapes of PyTorch\'s nn.Sequential\n' +
+    'state_dict; give the --hidden and --activation they were trained with) and reports their loss\n' +
+    'and accuracy on the MNIST test set.\n\n' +
     `Options:\n${describeOptions(OPTIONS)}\n`;
 }
 
@@ -26,9 +30,10 @@ async function run(argv: readonly string[]): Promise<number> {
     return 0;
   }
   const o = parsed.options;
+  const hidden = parseHidden(o.hidden);
   // Loaded here, not at the top, so that --help and usage errors work without the native addon.
   const { nn, Trainer, datasets, load, backends } = await import('../../index');
-  const model = mnistMlp(nn);
+  const model = mlp(nn, hidden, o.activation as ActivationName);
   model.to(chooseDevice(o.device, backends()) as DeviceSpec);
   try {
     await load(model, o.model);
