@@ -42,19 +42,6 @@ class ComposedStep final : public StepExecutor {
   }
 
  private:
-  // grad ← grad·act'(·), in place.
-  void activation_backward(const LayerPlan& p, const LayerTensors& lt, size_t n) {
-    const Broadcast flat = elementwise_shape(static_cast<int64_t>(n));
-    switch (p.activation) {
-      case Activation::None: return;
-      case Activation::Relu: be_.binary(BinaryOp::ReluGrad, lt.grad, lt.act, lt.grad, flat, 0.f); return;
-      case Activation::LeakyRelu: be_.binary(BinaryOp::LeakyReluGrad, lt.grad, lt.act, lt.grad, flat, p.slope); return;
-      case Activation::Sigmoid: be_.binary(BinaryOp::SigmoidGrad, lt.grad, lt.act, lt.grad, flat, 0.f); return;
-      case Activation::Tanh: be_.binary(BinaryOp::TanhGrad, lt.grad, lt.act, lt.grad, flat, 0.f); return;
-      case Activation::Gelu: be_.binary(BinaryOp::GeluGrad, lt.grad, lt.pre, lt.grad, flat, 0.f); return;
-    }
-  }
-
   std::vector<ParamUpdate> updates_;
 };
 

@@ -29,18 +29,31 @@ StepExecutor::StepExecutor(Backend& backend, StepPlan plan) : be_(backend), plan
 void StepExecutor::forward(const StepTensors& t, int rows) {
   const float* input = t.x;
   for (size_t l = 0; l < plan_.layers.size(); ++l) {
-    const LayerPlan& p = plan_.layers[l];
-    const LayerTensors& lt = t.layers[l];
-    // act [rows, out] = act(input [rows, in]·Wᵀ + b)
-    if (lt.pre) {
-      be_.gemm(false, true, rows, p.out, p.in, 1.f, input, p.in, lt.weight, p.in, 0.f, lt.pre, p.out,
-               GemmEpilogue{lt.bias});
-      be_.unary(UnaryOp::Gelu, lt.pre, lt.act, static_cast<size_t>(rows) * p.out, 0.f, 0.f);
-    } else {
-      be_.gemm(false, true, rows, p.out, p.in, 1.f, input, p.in, lt.weight, p.in, 0.f, lt.act, p.out,
-               GemmEpilogue{lt.bias, p.activation, p.slope});
-    }
-    input = lt.act;
+    forward_layer(l, t.layers[l], input, rows);
+    input = t.layers[l].act;
+  }
+}
+
+void StepExecutor::forward_layer(size_t l, const LayerTensors& lt, const float* input, int rows) {
+  const LayerPlan& p = plan_.layers[l];
+  if (lt.pre) {
+    be_.gemm(false, true, rows, p.out, p.in, 1.f, input, p.in, lt.weight, p.in, 0.f, lt.pre, p.out, GemmEpilogue{lt.bias});
+    be_.unary(UnaryOp::Gelu, lt.pre, lt.act, static_cast<size_t>(rows) * p.out, 0.f, 0.f);
+  } else {
+    be_.gemm(false, true, rows, p.out, p.in, 1.f, input, p.in, lt.weight, p.in, 0.f, lt.act, p.out,
+             GemmEpilogue{lt.bias, p.activation, p.slope});
+  }
+}
+
+void StepExecutor::activation_backward(const LayerPlan& p, const LayerTensors& lt, size_t n) {
+  const Broadcast flat = elementwise_shape(static_cast<int64_t>(n));
+  switch (p.activation) {
+    case Activation::None: return;
+    case Activation::Relu: be_.binary(BinaryOp::ReluGrad, lt.grad, lt.act, lt.grad, flat, 0.f); return;
+    case Activation::LeakyRelu: be_.binary(BinaryOp::LeakyReluGrad, lt.grad, lt.act, lt.grad, flat, p.slope); return;
+    case Activation::Sigmoid: be_.binary(BinaryOp::SigmoidGrad, lt.grad, lt.act, lt.grad, flat, 0.f); return;
+    case Activation::Tanh: be_.binary(BinaryOp::TanhGrad, lt.grad, lt.act, lt.grad, flat, 0.f); return;
+    case Activation::Gelu: be_.binary(BinaryOp::GeluGrad, lt.grad, lt.pre, lt.grad, flat, 0.f); return;
   }
 }
 

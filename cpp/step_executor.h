@@ -74,6 +74,10 @@ class StepExecutor {
  protected:
   // The layers' forward from t.x through every activation (shared by both kinds of executor).
   void forward(const StepTensors& t, int rows);
+  // Layer l's forward: lt.act [rows, out] = act(input·Wᵀ + b) (through lt.pre for Gelu).
+  void forward_layer(size_t l, const LayerTensors& lt, const float* input, int rows);
+  // grad ← grad·act'(·) over n elements of layer `p`'s output, in place.
+  void activation_backward(const LayerPlan& p, const LayerTensors& lt, size_t n);
   Backend& be_;
   StepPlan plan_;
 };

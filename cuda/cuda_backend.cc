@@ -256,7 +256,7 @@ void CudaBackend::gather_batch(const uint8_t* images, const uint8_t* labels, int
 }
 
 std::unique_ptr<StepExecutor> CudaBackend::fused_executor(const StepPlan& plan, const FusionOptions& options) {
-  if (!options.enabled || !staged_plan_supported(plan)) return nullptr;
+  if (!options.enabled || !cuda_fused_plan_supported(plan)) return nullptr;
   return std::make_unique<CudaFusedStep>(*this, plan, options);
 }
 

@@ -15,6 +15,16 @@ void require_momentum(const SgdConfig& sgd, const float* buffer, const char* wha
 
 }  // namespace
 
+bool cuda_fused_plan_supported(const StepPlan& plan) {
+  if (plan.loss != LossKind::CrossEntropy || plan.input != InputKind::Bytes || plan.optimizer.kind != OptimizerKind::Sgd) {
+    return false;
+  }
+  for (const LayerPlan& layer : plan.layers) {
+    if (layer.activation != Activation::None && layer.activation != Activation::Relu) return false;
+  }
+  return true;
+}
+
 CudaFusedStep::CudaFusedStep(CudaBackend& backend, const StepPlan& plan, const FusionOptions& options)
     : StagedStep(backend, plan), cuda_(backend), cluster_layer1_(options.cuda_cluster_layer1) {}
 
@@ -32,27 +42,28 @@ void CudaFusedStep::input_layer(const InputLayer& s) {
 
 void CudaFusedStep::head(const Head& s) {
   const LayerTensors& last = s.last;
-  require_momentum(*s.sgd, last.weight_state[0], "the last layer's weight");
-  require_momentum(*s.sgd, last.bias_state[0], "the last layer's bias");
-  if (s.h_bias && s.dh && s.dh_bias) require_momentum(*s.sgd, s.h_bias_state, "the last hidden layer's bias");
-  const HeadSgd sgd{sgd_params(*s.sgd, s.step == 1), last.weight_state[0], last.bias_state[0], s.h_bias_state};
+  const SgdConfig& config = s.optimizer->sgd;
+  require_momentum(config, last.weight_state[0], "the last layer's weight");
+  require_momentum(config, last.bias_state[0], "the last layer's bias");
+  if (s.h_bias && s.dh && s.dh_bias) require_momentum(config, s.h_bias_state[0], "the last hidden layer's bias");
+  const HeadSgd sgd{sgd_params(config, s.step == 1), last.weight_state[0], last.bias_state[0], s.h_bias_state[0]};
   const StreamResources& q = cuda_.enter_queue();
-  if (launch_linear_xent_step(q.stream(), q.head(), s.h, s.h_bias, s.relu_input, last.weight, last.bias, s.labels,
-                              s.rows, s.in, s.out, last.act, last.grad, s.loss, s.correct, last.dweight, last.dbias,
-                              s.dh, s.dh_bias, sgd))
+  if (launch_linear_xent_step(q.stream(), q.head(), s.h, s.h_bias, s.activation == Activation::Relu, last.weight,
+                              last.bias, s.labels, s.rows, s.in, s.out, last.act, last.grad, s.loss_value, s.correct,
+                              last.dweight, last.dbias, s.dh, s.dh_bias, sgd))
     return;
   StagedStep::head(s);
 }
 
 void CudaFusedStep::input_layer_grad_update(const InputLayerGrad& s) {
-  require_momentum(*s.sgd, s.weight_state, "the first layer's weight");
-  const SgdParams sgd = sgd_params(*s.sgd, s.step == 1);
+  require_momentum(s.optimizer->sgd, s.weight_state[0], "the first layer's weight");
+  const SgdParams sgd = sgd_params(s.optimizer->sgd, s.step == 1);
   const StreamResources& q = cuda_.enter_queue();
   if (cluster_layer1_ && launch_linear_grad_sgd_cluster(q.stream(), s.dy, s.x, s.rows, s.in, s.out, s.dweight,
-                                                        s.weight, s.weight_state, sgd))
+                                                        s.weight, s.weight_state[0], sgd))
     return;
   if (launch_linear_grad_sgd(q.stream(), q.gemm(), s.dy, s.x, s.rows, s.in, s.out, s.dweight, s.weight,
-                             s.weight_state, sgd))
+                             s.weight_state[0], sgd))
     return;
   StagedStep::input_layer_grad_update(s);
 }

@@ -12,6 +12,10 @@
 
 namespace tinynn::gpu {
 
+// Whether the fused kernels cover a plan: Linear layers with ReLU or no activation between them,
+// u8 image batches, softmax cross-entropy and SGD. Other plans run on the composed executor.
+bool cuda_fused_plan_supported(const StepPlan& plan);
+
 class CudaFusedStep final : public StagedStep {
  public:
   CudaFusedStep(CudaBackend& backend, const StepPlan& plan, const FusionOptions& options);

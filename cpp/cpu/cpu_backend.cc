@@ -9,10 +9,10 @@
 
 #include "cpp/cpu/elementwise_kernels.h"
 #include "cpp/cpu/host_allocator.h"
+#include "cpp/cpu/optimizer_kernels.h"
 #include "cpp/cpu/vector_kernels.h"
 #include "cpp/cpu/gemm.h"
 #include "cpp/devices.h"
-#include "cpp/optimizer_math.h"
 #include "cpp/errors.h"
 
 namespace tinynn::cpu {
@@ -72,35 +72,9 @@ void CpuBackend::gemm(bool ta, bool tb, int M, int N, int K, float alpha, const 
 
 void CpuBackend::optimizer_update(const ParamUpdate* params, int count, const OptimizerConfig& cfg, int64_t step) {
   require_optimizer_states(params, count, cfg);
-  const bool first_step = step == 1;
-  const AdamStep adam = cfg.kind == OptimizerKind::Adam ? adam_step(cfg.adam, step) : AdamStep{};
-  const RmsPropStep rms = rmsprop_step(cfg.rmsprop);
+  const OptimizerStepConstants constants = optimizer_step_constants(cfg, step);
   // One region over all tensors, as if they were one array: element-wise, so any split gives the
   // same result. [lo, hi) of tensor u, o elements in.
-  const auto update = [&](const ParamUpdate& u, size_t o, size_t n) {
-    float* p = u.param + o;
-    const float* g = u.grad + o;
-    const auto at = [o](float* state) { return state ? state + o : nullptr; };
-    switch (cfg.kind) {
-      case OptimizerKind::Sgd:
-        sgd_kernel(p, g, at(u.state[0]), n, cfg.sgd, first_step);
-        return;
-      case OptimizerKind::Adam: {
-        float *m = at(u.state[0]), *v = at(u.state[1]), *v_max = at(u.state[2]);
-        for (size_t i = 0; i < n; ++i) p[i] = adam_update(p[i], g[i], m + i, v + i, v_max ? v_max + i : nullptr, adam);
-        return;
-      }
-      case OptimizerKind::RmsProp: {
-        float* sq = at(u.state[0]);
-        float* buf = rms.has_momentum ? at(u.state[1]) : nullptr;
-        float* grad_avg = rms.centered ? at(u.state[rms.grad_avg_slot]) : nullptr;
-        for (size_t i = 0; i < n; ++i) {
-          p[i] = rmsprop_update(p[i], g[i], sq + i, buf ? buf + i : nullptr, grad_avg ? grad_avg + i : nullptr, rms);
-        }
-        return;
-      }
-    }
-  };
   size_t total = 0;
   for (int t = 0; t < count; ++t) total += params[t].n;
   parallel_range(pool_, total, 1 << 14, [&](size_t i0, size_t i1) {
@@ -108,7 +82,7 @@ void CpuBackend::optimizer_update(const ParamUpdate* params, int count, const Op
     for (int t = 0; t < count && base < i1; ++t) {
       const ParamUpdate& u = params[t];
       const size_t lo = std::max(i0, base), hi = std::min(i1, base + u.n);
-      if (lo < hi) update(u, lo - base, hi - lo);
+      if (lo < hi) optimizer_update_range(u, lo - base, hi - lo, constants);
       base += u.n;
     }
   });
