@@ -4,7 +4,7 @@ import { describe } from '../device';
 import { writeFileAtomic } from '../io/atomic-write';
 import { Linear } from '../nn/linear';
 import { Module } from '../nn/module';
-import { lowerGraph } from './lower';
+import { lowerGraph, SUPPORTED_OPS } from './lower';
 import { DataType, modelProto } from './schema';
 import { traceModel } from './trace-model';
 
@@ -77,7 +77,7 @@ export function onnxModelBytes(model: Module, options: OnnxExportOptions = {}): 
   const what = 'exportOnnx';
   if (!(model instanceof Module)) throw new TypeError(`${what}: expected the model to be an nn.Module, got ${describe(model)}`);
   const o = checkOptions(model, options);
-  const graph = traceModel(model, o.inputShape, what);
+  const graph = traceModel(model, o.inputShape, SUPPORTED_OPS, what);
   const lowered = lowerGraph(graph, o.inputName, o.opset, what);
   const params = model.namedParameters();
   const taken = new Set([...lowered.initializers.map((i) => i.name), ...lowered.nodes.flatMap((n) => n.output)]);

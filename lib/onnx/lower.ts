@@ -1,5 +1,5 @@
 // Traced tinynn ops as ONNX nodes (default domain, opset 13 and later). Each rule matches tinynn's
-// definition of the op exactly; an op without a rule is an error naming it and its module.
+// definition of the op exactly.
 import { AttributeType, DataType } from './schema';
 import type { TracedGraph, TracedOp, ValueRef } from './trace-model';
 
@@ -183,8 +183,8 @@ function scopeOf(module: string): string {
 
 /**
  * The ONNX nodes computing `graph`, reading the input named `input`; parameters are read from
- * initializers named as the parameters, which the caller adds.
- * @throws TypeError naming the op and its module for an op without an ONNX form.
+ * initializers named as the parameters, which the caller adds. Every op must be one of SUPPORTED_OPS.
+ * @throws RangeError for a reshape that ONNX cannot express with a dynamic batch.
  */
 export function lowerGraph(graph: TracedGraph, input: string, opset: number, what: string): LoweredGraph {
   const b = new GraphBuilder(opset);
@@ -198,11 +198,8 @@ export function lowerGraph(graph: TracedGraph, input: string, opset: number, wha
   const nameOf = (ref: ValueRef): string =>
     ref.kind === 'input' ? input : ref.kind === 'param' ? ref.name : ref.kind === 'const' ? `constant_${ref.index}` : outputs[ref.index];
   for (const op of graph.ops) {
-    const rule = RULES[op.op];
-    if (!rule) {
-      throw new TypeError(`${what}: op '${op.op}' in ${op.module} has no ONNX export; ` +
-        `the ops that export are ${SUPPORTED_OPS.join(', ')}`);
-    }
+    // traceModel refused every op outside SUPPORTED_OPS.
+    const rule = RULES[op.op] as Rule;
     b.scope = scopeOf(op.module);
     try {
       outputs.push(rule(b, op.inputs.map(nameOf), op));

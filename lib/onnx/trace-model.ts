@@ -60,15 +60,16 @@ const BATCHES = [2, 3] as const;
 /**
  * Traces `model.forward` on inputs of shape [B, ...exampleShape] (B is the batch dimension), in
  * eval mode and without gradients; the model's modes are restored afterwards.
- * @throws what forward throws (with the input shape named), or an Error naming the module when the
- *   forward pass computes something the trace cannot follow.
+ * @throws what forward throws (with the input shape named); a TypeError naming the op and module
+ *   for an op not in `supportedOps`; an Error naming the module when the forward pass computes
+ *   something the trace cannot follow.
  */
-export function traceModel(model: Module, exampleShape: readonly number[], what: string): TracedGraph {
+export function traceModel(model: Module, exampleShape: readonly number[], supportedOps: readonly string[], what: string): TracedGraph {
   const modules = model.namedModules();
   const modes = modules.map(([, m]) => m.training);
   model.eval();
   try {
-    const runs = BATCHES.map((batch, i) => runOnce(model, [batch, ...exampleShape], i, what));
+    const runs = BATCHES.map((batch, i) => runOnce(model, [batch, ...exampleShape], i, new Set(supportedOps), what));
     return merge(runs[0], runs[1], what);
   } finally {
     modules.forEach(([, m], i) => { m.training = modes[i]; });
@@ -111,7 +112,7 @@ function watchModules(model: Module, stack: string[]): () => void {
   return () => undo.forEach((u) => u());
 }
 
-function runOnce(model: Module, shape: number[], seed: number, what: string): Run {
+function runOnce(model: Module, shape: number[], seed: number, supported: ReadonlySet<string>, what: string): Run {
   const params = new Map<Tensor, string>(model.namedParameters().map(([n, p]) => [p, n]));
   const stack: string[] = [];
   const unwatch = watchModules(model, stack);
@@ -134,16 +135,22 @@ function runOnce(model: Module, shape: number[], seed: number, what: string): Ru
         return ref;
       };
       let out: unknown;
+      let refusal: TypeError | null = null;
       try {
         out = traceOps((call) => {
+          const module = stack[stack.length - 1] ?? moduleLabel('', model);
+          if (!supported.has(call.op)) {
+            refusal = new TypeError(`${what}: op '${call.op}' in ${module} has no ONNX export; the ops that export are ${[...supported].join(', ')}`);
+            throw refusal;
+          }
           const inputs = call.inputs.map(refOf);
           refs.set(call.output, { kind: 'op', index: run.ops.length });
           run.ops.push({
-            op: call.op, attrs: call.attrs, inputs, shape: [...call.output.shape],
-            module: stack[stack.length - 1] ?? moduleLabel('', model),
+            op: call.op, attrs: call.attrs, inputs, shape: [...call.output.shape], module,
           });
         }, () => model.forward(x));
       } catch (err) {
+        if (err === refusal) throw err;
         throw rethrow(err, `${what}: forward failed on an input of shape [${shape.join(', ')}]`);
       }
       if (!(out instanceof Tensor)) throw new TypeError(`${what}: forward must return a Tensor, got ${out === null ? 'null' : typeof out}`);
