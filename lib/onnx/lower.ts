@@ -46,11 +46,7 @@ class GraphBuilder {
   private count = 0;
   scope = '';
 
-  constructor(private readonly opset: number) {}
-
-  get version(): number {
-    return this.opset;
-  }
+  constructor(readonly opset: number) {}
 
   node(opType: string, input: string[], attrs: Record<string, AttrValue> = {}): string {
     const name = `${this.scope ? `${this.scope}/` : ''}${opType}_${this.count++}`;
@@ -107,7 +103,7 @@ const reduction = (opType: string): Rule => (b, x, op) => {
   const dim = op.attrs.dim as number | null;
   const keepdims = op.attrs.keepdim ? 1 : 0;
   if (dim === null) return b.node(opType, [x[0]], { keepdims });
-  const axesAsInput = opType === 'ReduceSum' || b.version >= 18;
+  const axesAsInput = opType === 'ReduceSum' || b.opset >= 18;
   return axesAsInput ? b.node(opType, [x[0], b.int64s([dim])], { keepdims }) : b.node(opType, [x[0]], { axes: [dim], keepdims });
 };
 

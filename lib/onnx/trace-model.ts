@@ -197,10 +197,9 @@ function merge(a: Run, b: Run, what: string): TracedGraph {
   a.ops.forEach((o, i) => {
     const p = b.ops[i];
     if (o.inputs.length !== p.inputs.length || o.inputs.some((r, k) => !sameRef(r, p.inputs[k]))) throw untraced(`the operands of op '${o.op}' in ${o.module}`);
-    // A reshape's target shape follows the batch size; every other attribute must not change.
-    const { shape: _a, ...restA } = o.attrs;
-    const { shape: _b, ...restB } = p.attrs;
-    if (JSON.stringify(restA) !== JSON.stringify(restB)) throw untraced(`an argument of op '${o.op}' in ${o.module}`);
+    // A reshape's target shape follows the batch size; every other argument must not change.
+    const fixed = (attrs: OpAttrs) => JSON.stringify({ ...attrs, shape: undefined });
+    if (fixed(o.attrs) !== fixed(p.attrs)) throw untraced(`an argument of op '${o.op}' in ${o.module}`);
   });
   if (a.constants.length !== b.constants.length) throw untraced('the set of constant tensors');
   a.constants.forEach((c, i) => {
