@@ -6,6 +6,6 @@ export default tinynn;
 export const {
   nn, optim, Tensor, tensor, zeros, ones, randn, arange, cat, stack, indexSelect, matmul, noGrad, isGradEnabled, tidy,
   backends, manualSeed, Generator, Trainer, EarlyStopping, Dataset, TensorDataset, readCsv, parseCsv, DataLoader, readIdx, parseIdx, MNIST_NORMALIZATION, save, load,
-  saveCheckpoint, loadCheckpoint,
+  saveCheckpoint, loadCheckpoint, exportOnnx,
   crossEntropy, linear, softmax, logSoftmax, relu, leakyRelu, sigmoid, tanh, gelu, datasets,
 } = tinynn;

@@ -2,6 +2,7 @@
 // forward and records a GradFn whose backward calls native ops too.
 import { native } from './native';
 import { timesGradient } from './ops/elementwise';
+import { traced } from './ops/trace';
 import { isGradEnabled, Tensor } from './tensor';
 
 function requireTensor(value: unknown, what: string): Tensor {
@@ -16,7 +17,8 @@ function requireTensor(value: unknown, what: string): Tensor {
  */
 export function linear(x: Tensor, weight: Tensor, bias: Tensor | null, relu = false): Tensor {
   requireTensor(x, 'input');
-  const y = new Tensor(native.ops.linear(x.native, weight.native, bias ? bias.native : null, relu));
+  const y = traced('linear', bias ? [x, weight, bias] : [x, weight],
+    new Tensor(native.ops.linear(x.native, weight.native, bias ? bias.native : null, relu)), { relu });
   const needsGrad = x.requiresGrad || weight.requiresGrad || (bias?.requiresGrad ?? false);
   if (!isGradEnabled() || !needsGrad) return y;
   y.requiresGrad = true;
@@ -57,7 +59,7 @@ export function crossEntropy(logits: Tensor, labels: Tensor): Tensor {
   requireTensor(labels, 'labels');
   const wantGrad = isGradEnabled() && (logits.requiresGrad || logits.gradFn !== null);
   const { loss, dlogits } = native.ops.softmaxCrossEntropy(logits.native, labels.native, wantGrad);
-  const out = new Tensor(loss);
+  const out = traced('crossEntropy', [logits, labels], new Tensor(loss));
   if (!wantGrad || !dlogits) return out;
   out.requiresGrad = true;
   out.gradFn = {

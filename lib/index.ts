@@ -19,6 +19,7 @@ export { readIdx, parseIdx, type IdxArray } from './data/idx';
 export { MNIST_NORMALIZATION, type MnistOptions, type Mnist } from './data/mnist';
 export { save, load, type LoadOptions } from './io/save-load';
 export { saveCheckpoint, loadCheckpoint, type CheckpointParts } from './io/checkpoint';
+export { exportOnnx, type OnnxExportOptions } from './onnx/export';
 export { crossEntropy, linear } from './functional';
 export { softmax, logSoftmax, relu, leakyRelu, sigmoid, tanh, gelu } from './ops/activations';
 

@@ -4,9 +4,10 @@
 import { UsageError } from './args';
 import type { Command } from './command';
 import { evalCommand } from './commands/eval';
+import { exportCommand } from './commands/export';
 import { trainCommand } from './commands/train';
 
-const COMMANDS: readonly Command[] = [trainCommand, evalCommand];
+const COMMANDS: readonly Command[] = [trainCommand, evalCommand, exportCommand];
 const SYNOPSIS = 'tinynn <command> [options]';
 
 function help(): string {

@@ -5,10 +5,11 @@ import { Tensor } from '../tensor';
 import { unaryOp } from './elementwise';
 import { free, record, requireFloat, requireTensor } from './graph';
 import { normalizeDim } from './shape';
+import { traced } from './trace';
 
 function activation(op: 'relu' | 'sigmoid' | 'tanh', grad: 'reluGrad' | 'sigmoidGrad' | 'tanhGrad', x: Tensor): Tensor {
   requireFloat(requireTensor(x, op), op);
-  const y = unaryOp(x, op);
+  const y = traced(op, [x], unaryOp(x, op));
   return record(y, [x], (g) => [g ? new Tensor(native.ops.binary(g.native, y.native, grad, 0)) : null]);
 }
 
@@ -31,14 +32,14 @@ export function leakyRelu(x: Tensor, negativeSlope = 0.01): Tensor {
   if (typeof negativeSlope !== 'number' || !(negativeSlope >= 0) || !Number.isFinite(negativeSlope)) {
     throw new RangeError(`leakyRelu: negativeSlope must be a finite number >= 0, got ${describe(negativeSlope)}`);
   }
-  const y = unaryOp(x, 'leakyRelu', negativeSlope);
+  const y = traced('leakyRelu', [x], unaryOp(x, 'leakyRelu', negativeSlope), { negativeSlope });
   return record(y, [x], (g) => [g ? new Tensor(native.ops.binary(g.native, y.native, 'leakyReluGrad', negativeSlope)) : null]);
 }
 
 /** GELU, the exact form x·Φ(x) (PyTorch's default approximate='none'). */
 export function gelu(x: Tensor): Tensor {
   requireFloat(requireTensor(x, 'gelu'), 'gelu');
-  const y = unaryOp(x, 'gelu');
+  const y = traced('gelu', [x], unaryOp(x, 'gelu'));
   return record(y, [x], (g) => [g ? new Tensor(native.ops.binary(g.native, x.native, 'geluGrad', 0)) : null]);
 }
 
@@ -66,7 +67,7 @@ function alongDim(x: Tensor, dim: number, fn: (rows: ReturnType<typeof native.op
 export function softmax(x: Tensor, dim = -1): Tensor {
   requireFloat(requireTensor(x, 'softmax'), 'softmax');
   const { out, d } = alongDim(x, dim, (rows) => native.ops.softmax(rows));
-  const y = new Tensor(out);
+  const y = traced('softmax', [x], new Tensor(out), { dim: d });
   return record(y, [x], (g) => {
     if (!g) return [null];
     // dx = y·(g - Σ_dim g·y)
@@ -83,7 +84,7 @@ export function softmax(x: Tensor, dim = -1): Tensor {
 export function logSoftmax(x: Tensor, dim = -1): Tensor {
   requireFloat(requireTensor(x, 'logSoftmax'), 'logSoftmax');
   const { out, d } = alongDim(x, dim, (rows) => native.ops.logSoftmax(rows));
-  const y = new Tensor(out);
+  const y = traced('logSoftmax', [x], new Tensor(out), { dim: d });
   return record(y, [x], (g) => {
     if (!g) return [null];
     // dx = g - softmax·Σ_dim g

@@ -6,6 +6,7 @@ import type { NativeBinaryOp, NativeUnaryOp } from '../native-types';
 import { isUnitGradient, Tensor } from '../tensor';
 import { broadcastShapes, sumToShape } from './broadcast';
 import { free, record, requireFloat, requireTensor, tracks } from './graph';
+import { traced } from './trace';
 
 /** A tensor or a number, as the second operand of an arithmetic op. */
 export type Operand = Tensor | number;
@@ -61,11 +62,11 @@ function checkNumber(op: string, v: number): number {
 export function add(x: Tensor, other: Operand): Tensor {
   requireFloat(requireTensor(x, 'add'), 'add');
   if (typeof other === 'number') {
-    const y = unaryOp(x, 'affine', 1, checkNumber('add', other));
+    const y = traced('add', [x], unaryOp(x, 'affine', 1, checkNumber('add', other)), { other });
     return record(y, [x], (g) => [g]);
   }
   const o = operand('add', x, other);
-  const y = binaryOp(x, o, 'add');
+  const y = traced('add', [x, o], binaryOp(x, o, 'add'));
   // g itself goes to an input of its own shape (runBackward copies it only where it must).
   return record(y, [x, o], (g) => (g ? [sumToShape(g, x.shape), sumToShape(g, o.shape)] : [null, null]));
 }
@@ -74,11 +75,11 @@ export function add(x: Tensor, other: Operand): Tensor {
 export function sub(x: Tensor, other: Operand): Tensor {
   requireFloat(requireTensor(x, 'sub'), 'sub');
   if (typeof other === 'number') {
-    const y = unaryOp(x, 'affine', 1, -checkNumber('sub', other));
+    const y = traced('sub', [x], unaryOp(x, 'affine', 1, -checkNumber('sub', other)), { other });
     return record(y, [x], (g) => [g]);
   }
   const o = operand('sub', x, other);
-  const y = binaryOp(x, o, 'sub');
+  const y = traced('sub', [x, o], binaryOp(x, o, 'sub'));
   return record(y, [x, o], (g) => {
     if (!g) return [null, null];
     const ng = unaryOp(g, 'neg');
@@ -93,11 +94,11 @@ export function mul(x: Tensor, other: Operand): Tensor {
   requireFloat(requireTensor(x, 'mul'), 'mul');
   if (typeof other === 'number') {
     const s = checkNumber('mul', other);
-    const y = unaryOp(x, 'affine', s, 0);
+    const y = traced('mul', [x], unaryOp(x, 'affine', s, 0), { other: s });
     return record(y, [x], (g) => [g ? unaryOp(g, 'affine', s, 0) : null]);
   }
   const o = operand('mul', x, other);
-  const y = binaryOp(x, o, 'mul');
+  const y = traced('mul', [x, o], binaryOp(x, o, 'mul'));
   return record(y, [x, o], (g) => {
     if (!g) return [null, null];
     // Only for the inputs that need one (a dropout mask or a constant does not).
@@ -109,8 +110,8 @@ export function mul(x: Tensor, other: Operand): Tensor {
 export function div(x: Tensor, other: Operand): Tensor {
   requireFloat(requireTensor(x, 'div'), 'div');
   const o = operand('div', x, typeof other === 'number' ? checkNumber('div', other) : other);
-  const y = binaryOp(x, o, 'div');
   const inputs = typeof other === 'number' ? [x] : [x, o];
+  const y = traced('div', inputs, binaryOp(x, o, 'div'), typeof other === 'number' ? { other } : {});
   return record(y, inputs, (g) => {
     if (!g) return inputs.map(() => null);
     const gx = binaryOp(g, o, 'div');
@@ -132,14 +133,14 @@ export function div(x: Tensor, other: Operand): Tensor {
 /** -x. */
 export function neg(x: Tensor): Tensor {
   requireFloat(requireTensor(x, 'neg'), 'neg');
-  return record(unaryOp(x, 'neg'), [x], (g) => [g ? unaryOp(g, 'neg') : null]);
+  return record(traced('neg', [x], unaryOp(x, 'neg')), [x], (g) => [g ? unaryOp(g, 'neg') : null]);
 }
 
 /** x ** exponent (a number). */
 export function pow(x: Tensor, exponent: number): Tensor {
   requireFloat(requireTensor(x, 'pow'), 'pow');
   const p = checkNumber('pow', exponent);
-  const y = unaryOp(x, 'pow', p);
+  const y = traced('pow', [x], unaryOp(x, 'pow', p), { exponent: p });
   return record(y, [x], (g) => {
     if (!g) return [null];
     if (p === 0) return [unaryOp(g, 'affine', 0, 0)];
@@ -155,20 +156,20 @@ export function pow(x: Tensor, exponent: number): Tensor {
 /** eˣ. */
 export function exp(x: Tensor): Tensor {
   requireFloat(requireTensor(x, 'exp'), 'exp');
-  const y = unaryOp(x, 'exp');
+  const y = traced('exp', [x], unaryOp(x, 'exp'));
   return record(y, [x], (g) => [g ? binaryOp(g, y, 'mul') : null]);
 }
 
 /** Natural logarithm. */
 export function log(x: Tensor): Tensor {
   requireFloat(requireTensor(x, 'log'), 'log');
-  return record(unaryOp(x, 'log'), [x], (g) => [g ? binaryOp(g, x, 'div') : null]);
+  return record(traced('log', [x], unaryOp(x, 'log')), [x], (g) => [g ? binaryOp(g, x, 'div') : null]);
 }
 
 /** Square root. */
 export function sqrt(x: Tensor): Tensor {
   requireFloat(requireTensor(x, 'sqrt'), 'sqrt');
-  const y = unaryOp(x, 'sqrt');
+  const y = traced('sqrt', [x], unaryOp(x, 'sqrt'));
   return record(y, [x], (g) => {
     if (!g) return [null];
     const twice = unaryOp(y, 'affine', 2, 0);
@@ -181,7 +182,7 @@ export function sqrt(x: Tensor): Tensor {
 /** |x|; its gradient is sign(x) (0 at 0, as in PyTorch). */
 export function abs(x: Tensor): Tensor {
   requireFloat(requireTensor(x, 'abs'), 'abs');
-  return record(unaryOp(x, 'abs'), [x], (g) => {
+  return record(traced('abs', [x], unaryOp(x, 'abs')), [x], (g) => {
     if (!g) return [null];
     const zero = scalar(0, x.device);
     const pos = binaryOp(x, zero, 'gt');
@@ -201,7 +202,7 @@ export function clamp(x: Tensor, min?: number | null, max?: number | null): Tens
   checkNumber('clamp', lo);
   checkNumber('clamp', hi);
   if (Number.isNaN(lo) || Number.isNaN(hi)) throw new RangeError('clamp: min and max must not be NaN');
-  const y = unaryOp(x, 'clamp', lo, hi);
+  const y = traced('clamp', [x], unaryOp(x, 'clamp', lo, hi), { min: lo, max: hi });
   return record(y, [x], (g) => {
     if (!g) return [null];
     // pass = 1 - (x < lo) - (x > hi)
@@ -232,7 +233,7 @@ export function lt(x: Tensor, other: Operand): Tensor {
 function compare(op: 'eq' | 'gt' | 'lt', x: Tensor, other: Operand): Tensor {
   requireFloat(requireTensor(x, op), op);
   const o = operand(op, x, other);
-  const out = binaryOp(x, o, op);
+  const out = traced(op, typeof other === 'number' ? [x] : [x, o], binaryOp(x, o, op), typeof other === 'number' ? { other } : {});
   if (o !== other) o.dispose();
   return out;
 }

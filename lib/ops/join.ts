@@ -4,6 +4,7 @@ import { Tensor } from '../tensor';
 import { free, record, requireTensor } from './graph';
 import { matmul } from './linalg';
 import { normalizeDim, permute, reshape } from './shape';
+import { traced } from './trace';
 
 // The permutation that moves `dim` to the front, and its inverse.
 function frontOrder(rank: number, dim: number): { order: number[]; inverse: number[] } {
@@ -31,7 +32,7 @@ export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
     joined.dispose();
   }
   const sizes = tensors.map((x) => x.shape[d]);
-  return record(new Tensor(out), [...tensors], (g) => {
+  return record(traced('cat', tensors, new Tensor(out), { dim: d }), [...tensors], (g) => {
     if (!g) return tensors.map(() => null);
     const gf = d === 0 ? g.native : native.ops.permute(g.native, order);
     let start = 0;
@@ -92,7 +93,7 @@ export function indexSelect(x: Tensor, dim: number, indices: Tensor | Int32Array
     out = native.ops.permute(shaped, inverse);
     shaped.dispose();
   }
-  return record(new Tensor(out), [x], (g) => {
+  return record(traced('indexSelect', [x], new Tensor(out), { dim: d, indices: [...idx] }), [x], (g) => {
     if (!g) return [null];
     // dx rows = onehotᵀ [n, B] · g rows [B, rest]: each row's gradient summed at its index.
     const oneHot = new Float32Array(idx.length * n);

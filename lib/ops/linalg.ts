@@ -2,6 +2,7 @@
 import { native } from '../native';
 import { Tensor } from '../tensor';
 import { record, requireFloat, requireTensor } from './graph';
+import { traced } from './trace';
 
 /**
  * Matrix product: [M, K]·[K, N] → [M, N]; batched [B, M, K]·[B, K, N] → [B, M, N], where a 2-D
@@ -11,7 +12,7 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   requireFloat(requireTensor(a, 'matmul', 'a'), 'matmul', 'a');
   requireFloat(requireTensor(b, 'matmul', 'b'), 'matmul', 'b');
   if (a.device !== b.device) throw new TypeError(`matmul: the operands are on ${a.device} and ${b.device}`);
-  const y = new Tensor(native.ops.matmul(a.native, b.native, false, false));
+  const y = traced('matmul', [a, b], new Tensor(native.ops.matmul(a.native, b.native, false, false)));
   return record(y, [a, b], (g) => {
     if (!g) return [null, null];
     // dA = g·Bᵀ, dB = Aᵀ·g; an operand shared over the batch gets the sum over it.

@@ -4,6 +4,7 @@ import { native } from '../native';
 import { Tensor } from '../tensor';
 import { free, record, requireFloat, requireTensor } from './graph';
 import { normalizeDim } from './shape';
+import { traced } from './trace';
 
 type ReduceName = 'sum' | 'mean' | 'max' | 'min';
 
@@ -17,7 +18,7 @@ function reduction(op: ReduceName, x: Tensor, dim: number | null | undefined, ke
   if (typeof keepdim !== 'boolean') throw new TypeError(`${op}: keepdim must be a boolean, got ${typeof keepdim}`);
   const d = dim === undefined || dim === null ? null : normalizeDim(op, dim, x.shape.length);
   if ((op === 'max' || op === 'min') && x.size === 0) throw new RangeError(`${op} of an empty tensor`);
-  const y = new Tensor(native.ops.reduce(x.native, op, d, keepdim));
+  const y = traced(op, [x], new Tensor(native.ops.reduce(x.native, op, d, keepdim)), { dim: d, keepdim });
   return record(y, [x], (g) => {
     if (!g) return [null];
     const count = d === null ? x.size : x.shape[d];
@@ -78,5 +79,5 @@ export function argmax(x: Tensor, dim = -1, keepdim = false): Tensor {
   const outShape = keepdim ? keptShape(x.shape, d) : x.shape.filter((_, i) => i !== d);
   const out = native.ops.reshape(flat, outShape);
   flat.dispose();
-  return new Tensor(out);
+  return traced('argmax', [x], new Tensor(out), { dim: d, keepdim });
 }

@@ -4,6 +4,7 @@ import { describe } from '../device';
 import { native } from '../native';
 import { Tensor } from '../tensor';
 import { record, requireTensor } from './graph';
+import { traced } from './trace';
 
 /** The dimension `dim` of a rank-`rank` tensor, negative counting from the end; RangeError otherwise. */
 export function normalizeDim(op: string, dim: number, rank: number): number {
@@ -18,7 +19,7 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   requireTensor(x, 'reshape');
   if (!Array.isArray(shape)) throw new TypeError(`reshape: shape must be an array of sizes, got ${typeof shape}`);
   const resolved = inferShape(x, shape);
-  const y = new Tensor(native.ops.reshape(x.native, resolved));
+  const y = traced('reshape', [x], new Tensor(native.ops.reshape(x.native, resolved)), { shape: resolved });
   return record(y, [x], (g) => [g ? new Tensor(native.ops.reshape(g.native, [...x.shape])) : null]);
 }
 
@@ -50,7 +51,7 @@ export function permute(x: Tensor, dims: readonly number[]): Tensor {
   const rank = x.shape.length;
   if (!Array.isArray(dims) || dims.length !== rank) throw new RangeError(`permute: needs ${rank} dims, got ${describe(dims)}`);
   const order = dims.map((d) => normalizeDim('permute', d, rank));
-  const y = new Tensor(native.ops.permute(x.native, order));
+  const y = traced('permute', [x], new Tensor(native.ops.permute(x.native, order)), { dims: order });
   const inverse = order.map((_, i) => order.indexOf(i));
   return record(y, [x], (g) => [g ? new Tensor(native.ops.permute(g.native, inverse)) : null]);
 }
@@ -74,12 +75,12 @@ export function t(x: Tensor): Tensor {
 /** The same values, cut from the graph (shares the storage). */
 export function detach(x: Tensor): Tensor {
   requireTensor(x, 'detach');
-  return new Tensor(native.ops.reshape(x.native, [...x.shape]));
+  return traced('detach', [x], new Tensor(native.ops.reshape(x.native, [...x.shape])));
 }
 
 /** A copy with its own storage; gradients flow back to x. */
 export function clone(x: Tensor): Tensor {
   requireTensor(x, 'clone');
-  const y = new Tensor(x.native.to(x.device));
+  const y = traced('clone', [x], new Tensor(x.native.to(x.device)));
   return record(y, [x], (g) => [g ? new Tensor(g.native.to(g.device)) : null]);
 }

@@ -1,0 +1,56 @@
+// `tinynn export`: saved MLP weights as an ONNX model, for onnxruntime and other ONNX readers.
+import { describeOptions, parseArgs } from '../args';
+import type { Command } from '../command';
+import { ACTIVATION_OPTION, HIDDEN_OPTION, mlp, parseHidden, type ActivationName } from '../mlp';
+
+const OPTIONS = {
+  model: { kind: 'string', valueName: 'FILE', description: 'weights saved by tinynn train --save (safetensors)', required: true },
+  onnx: { kind: 'string', valueName: 'FILE', description: 'the ONNX model to write', required: true },
+  hidden: HIDDEN_OPTION,
+  activation: ACTIVATION_OPTION,
+  opset: { kind: 'integer', valueName: 'N', description: 'ONNX opset', default: 17, min: 13, max: 23 },
+} as const;
+
+const SYNOPSIS = 'tinynn export --model FILE --onnx FILE [options]';
+
+function help(): string {
+  return `Usage: ${SYNOPSIS}\n\n` +
+    'Loads MNIST MLP weights (784 inputs, --hidden layers with --activation, 10 classes) and writes\n' +
+    'them as an ONNX model: input \'input\' [batch, 784] float32, output \'output\' [batch, 10] logits.\n\n' +
+    `Options:\n${describeOptions(OPTIONS)}\n`;
+}
+
+async function run(argv: readonly string[]): Promise<number> {
+  const parsed = parseArgs(argv, OPTIONS);
+  if (parsed.help) {
+    process.stdout.write(help());
+    return 0;
+  }
+  const o = parsed.options;
+  const hidden = parseHidden(o.hidden);
+  // Loaded here, not at the top, so that --help and usage errors work without the native addon.
+  const { nn, load, exportOnnx } = await import('../../index');
+  const model = mlp(nn, hidden, o.activation as ActivationName);
+  try {
+    await load(model, o.model);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`model file ${o.model} does not exist`);
+    // The file holds another architecture: say which one was expected.
+    if (err instanceof Error && err.message.includes('does not fit the model')) {
+      throw new Error(`${err.message}\n(expected a 784-${hidden.join('-')}-10 MLP; pass the --hidden it was trained with)`, { cause: err });
+    }
+    throw err;
+  }
+  await exportOnnx(model, o.onnx, { inputShape: [784], opset: o.opset });
+  process.stdout.write(`wrote ${o.onnx}: ONNX opset ${o.opset}, 784-${hidden.join('-')}-10 ${o.activation} MLP, ` +
+    `input 'input' [batch, 784] float32, output 'output' [batch, 10] logits\n`);
+  return 0;
+}
+
+/** `tinynn export`. */
+export const exportCommand: Command = {
+  name: 'export',
+  summary: 'write saved weights as an ONNX model',
+  synopsis: SYNOPSIS,
+  run,
+};
