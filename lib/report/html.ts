@@ -53,7 +53,8 @@ dl.facts pre { margin: 0; font-size: 12px; }
 .epochs td:first-child { text-align: center; }
 `;
 
-const percent = (v: number): string => `${Number((100 * v).toFixed(2))} %`;
+const percent = (v: number): string => `${(100 * v).toFixed(2)} %`;
+const percentTick = (v: number): string => `${Number((100 * v).toFixed(2))} %`;
 const fixed = (v: number | null, f: (x: number) => string): string => (v === null || !Number.isFinite(v) ? '–' : f(v));
 
 function facts(list: readonly Fact[]): string {
@@ -81,7 +82,7 @@ function charts(p: RunParts): string {
       { name: 'training', values: e.map((r) => r.loss), color: TRAIN_COLOR },
       { name: 'validation', values: e.map((r) => r.valLoss), color: VALIDATION_COLOR },
     ] }),
-    hasAccuracy ? lineChart({ id: 'accuracy', title: 'Accuracy', x, xLabel: 'epoch', formatY: percent, series: [
+    hasAccuracy ? lineChart({ id: 'accuracy', title: 'Accuracy', x, xLabel: 'epoch', formatY: percentTick, series: [
       { name: 'training', values: e.map((r) => r.accuracy), color: TRAIN_COLOR },
       { name: 'validation', values: e.map((r) => r.valAccuracy), color: VALIDATION_COLOR },
     ] }) : '',

@@ -28,7 +28,8 @@ function pixels(dataset: Dataset | TensorDataset, index: number): Uint8Array {
   return Uint8Array.from(row, (v) => Math.round((v - lo) * scale));
 }
 
-const percent = (p: number): string => `${(100 * p).toFixed(1)} %`;
+// A probability short of 1 never reads as 100 %.
+const percent = (p: number): string => (p < 1 && p >= 0.9995 ? '>99.9 %' : `${(100 * p).toFixed(1)} %`);
 
 /** The wrong samples as figures with their true and predicted classes, or as a table. */
 export function wrongSamples(wrong: readonly WrongPrediction[], dataset: Dataset | TensorDataset): string {
