@@ -122,7 +122,8 @@ export interface FitOptions {
   /**
    * Write an HTML report of the run to this file when fit resolves (stopped early included): the
    * curves, the confusion matrix and most confidently wrong samples on the validation set, the
-   * settings, device and machine. One self-contained page, written atomically.
+   * settings, device and machine. One self-contained page, written atomically. When it cannot be
+   * written, fit rejects with an Error that carries the run's History as `history`.
    */
   report?: string;
 }

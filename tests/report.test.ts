@@ -177,6 +177,29 @@ describe('Trainer.fit report', () => {
     expect(fs.readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 
+  it('draws 784-feature float samples as 28×28 pictures stretched from their smallest to their largest value', async () => {
+    const n = 60;
+    const features = Float32Array.from({ length: n * 784 }, (_, i) => Math.sin(i * 0.37) * 3 + (i % 784) / 400);
+    const labels = Int32Array.from({ length: n }, (_, i) => i % 4);
+    const ds = new TensorDataset({ features, featureCount: 784, labels, numClasses: 4 });
+    manualSeed(2);
+    const model = new nn.Sequential(new nn.Linear(784, 4));
+    const trainer = new Trainer(model, { optimizer: new optim.SGD(model.parameters(), { lr: 1e-4 }), loss: new nn.CrossEntropyLoss() });
+    const file = path.join(dir, 'floats.html');
+    await trainer.fit(ds, { epochs: 1, validation: ds, report: file });
+    const html = read(file);
+    const figures = [...html.matchAll(/<figure class="wrong-sample" data-index="(\d+)"[^>]*><img src="data:image\/png;base64,([^"]+)"/g)];
+    expect(figures).toHaveLength(16);
+    for (const [, index, base64] of figures) {
+      const row = features.subarray(Number(index) * 784, (Number(index) + 1) * 784);
+      const [lo, hi] = [Math.min(...row), Math.max(...row)];
+      const expected = Array.from(row, (v) => Math.round(((v - lo) / (hi - lo)) * 255));
+      const raw = inflateSync(pngChunks(Buffer.from(base64, 'base64'))[1][1]);
+      const got = Array.from({ length: 28 }, (_, y) => [...raw.subarray(y * 29 + 1, (y + 1) * 29)]).flat();
+      got.forEach((v, i) => expect(Math.abs(v - expected[i])).toBeLessThanOrEqual(1));
+    }
+  });
+
   it('notes what it cannot show: regression targets have no matrix, no validation set gives none', async () => {
     const features = Array.from({ length: 40 }, (_, i) => [i / 40, (i % 5) / 5]);
     const targets = features.map(([a, b]) => 2 * a - b);
@@ -203,6 +226,18 @@ describe('Trainer.fit report', () => {
     const html = read(file);
     expect(html).toContain('2 of 5 (epochs 1–5), stopped early');
     expect(count(html, /<circle class="point" data-series="validation"/g)).toBe(4);
+  });
+
+  it('rejects with the history when the report cannot be written after training', async () => {
+    const { trainer } = mlpTrainer(12, 3);
+    const gone = fs.mkdtempSync(path.join(dir, 'gone-'));
+    const file = path.join(gone, 'r.html');
+    const error = await trainer.fit(byteDataset(64, 12, 3, 2), { epochs: 2, report: file,
+      onEpochEnd: (e) => { if (e.epoch === 2) fs.rmSync(gone, { recursive: true }); } }).catch((err: unknown) => err);
+    expect(error).toBeInstanceOf(Error);
+    expect((error as Error).message).toMatch(new RegExp(`training finished but its report could not be written to .*r\\.html: .*ENOENT`));
+    expect((error as { history: { epochs: unknown[] } }).history.epochs).toHaveLength(2);
+    expect(((error as Error).cause as NodeJS.ErrnoException).code).toBe('ENOENT');
   });
 
   it('refuses a bad report path before training', async () => {

@@ -24,8 +24,16 @@ export function checkReportPath(file: unknown, what = 'report'): string {
 /**
  * Writes the report of a finished (or stopped) fit to `file`, replacing it atomically. The model
  * runs over the validation set in eval mode for the confusion matrix and the wrong samples.
+ * @throws Error naming the file, with the run's history as its `history` (training is not lost
+ *   with the report), its `cause` the original error.
  */
 export async function writeReport(file: string, parts: RunParts): Promise<void> {
-  const predictions = parts.validation ? await predict(parts.model, parts.validation) : null;
-  await writeFileAtomic(file, Buffer.from(reportHtml(parts, predictions), 'utf8'));
+  try {
+    const predictions = parts.validation ? await predict(parts.model, parts.validation) : null;
+    await writeFileAtomic(file, Buffer.from(reportHtml(parts, predictions), 'utf8'));
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    throw Object.assign(new Error(`training finished but its report could not be written to ${file}: ${message}`, { cause: err }),
+      { history: parts.history });
+  }
 }
