@@ -224,8 +224,21 @@ describe('Trainer.fit report', () => {
       onEpochEnd: (e) => { if (e.epoch === 2) trainer.stop(); } });
     expect(history.stopped).toBe(true);
     const html = read(file);
-    expect(html).toContain('2 of 5 (epochs 1–5), stopped early');
+    expect(html.includes('2 of 5 (epochs 1–5), stopped early')).toBe(true);
     expect(count(html, /<circle class="point" data-series="validation"/g)).toBe(4);
+  });
+
+  it('states the learning rate the epochs ran with, not where a schedule left the optimizer', async () => {
+    const { trainer, model } = mlpTrainer(12, 3);
+    const optimizer = trainer.optimizer as optim.SGD;
+    const scheduled = new Trainer(model, { optimizer, loss: new nn.CrossEntropyLoss(), scheduler: new optim.StepLR(optimizer, { stepSize: 1, gamma: 0.5 }) });
+    const file = path.join(dir, 'scheduled.html');
+    const history = await scheduled.fit(byteDataset(64, 12, 3, 2), { epochs: 3, report: file });
+    expect(history.epochs.map((e) => e.lr)).toEqual([0.05, 0.025, 0.0125]);
+    expect(optimizer.lr).toBe(0.00625);
+    const html = read(file);
+    expect(html.includes('SGD: lr 0.05 → 0.0125 (epoch 1 → 3), momentum 0')).toBe(true);
+    expect(html.includes('StepLR')).toBe(true);
   });
 
   it('rejects with the history when the report cannot be written after training', async () => {

@@ -41,10 +41,15 @@ export interface RunParts {
 
 const className = (x: object): string => x.constructor?.name || 'an object';
 
-function optimizerText(opt: RunParts['optimizer']): string {
+// The optimizer's settings; the lr as the epochs ran (a schedule has moved the optimizer's own past
+// the last epoch), the others as they are now.
+function optimizerText(opt: RunParts['optimizer'], epochs: History['epochs']): string {
   if (!opt) return 'none';
+  const short = (x: number | undefined): number | undefined => (x === undefined ? x : Number(x.toPrecision(4)));
+  const [first, last] = [short(epochs[0]?.lr), short(epochs[epochs.length - 1]?.lr)];
+  const lr = first === undefined ? String(opt.lr) : first === last ? String(first) : `${first} → ${last} (epoch ${epochs[0].epoch} → ${epochs[epochs.length - 1].epoch})`;
   const settings = Object.entries(opt.paramGroups[0].options as Record<string, unknown>)
-    .map(([k, v]) => `${k} ${Array.isArray(v) ? v.join('/') : String(v)}`).join(', ');
+    .map(([k, v]) => `${k} ${k === 'lr' ? lr : Array.isArray(v) ? v.join('/') : String(v)}`).join(', ');
   const groups = opt.paramGroups.length > 1 ? ` (first of ${opt.paramGroups.length} parameter groups)` : '';
   return `${opt.name}: ${settings}${groups}`;
 }
@@ -67,7 +72,7 @@ export function runFacts(p: RunParts): Fact[] {
   return [
     { label: 'Model', value: p.model.toString(), pre: true },
     { label: 'Loss', value: className(p.loss) },
-    { label: 'Optimizer', value: optimizerText(p.optimizer) },
+    { label: 'Optimizer', value: optimizerText(p.optimizer, h.epochs) },
     { label: 'Scheduler', value: p.scheduler ? className(p.scheduler) : 'none' },
     { label: 'Epochs run', value: epochs },
     { label: 'Batch size', value: `${s.batchSize}${s.dropLast ? ' (last partial batch dropped)' : ''}` },
