@@ -20,6 +20,7 @@ import { OneCycleLR } from './optim/one-cycle-lr';
 import { Optimizer } from './optim/optimizer';
 import { ReduceLROnPlateau } from './optim/reduce-lr-on-plateau';
 import { defaultGenerator } from './random';
+import { checkReportPath, writeReport } from './report/write-report';
 
 /** What a Trainer trains with, and how. */
 export interface TrainerOptions {
@@ -118,6 +119,13 @@ export interface FitOptions {
   onBatchEnd?: (progress: BatchProgress) => void | Promise<void>;
   /** After each epoch (and its validation); fit waits for the promise it returns before the next epoch. */
   onEpochEnd?: (record: EpochRecord) => void | Promise<void>;
+  /**
+   * Write an HTML report of the run to this file when fit resolves (stopped early included): the
+   * curves, the confusion matrix and most confidently wrong samples on the validation set, the
+   * settings, device and machine. One self-contained page, written atomically. When it cannot be
+   * written, fit rejects with an Error that carries the run's History as `history`.
+   */
+  report?: string;
 }
 
 /** Loss and accuracy over a dataset. */
@@ -241,7 +249,12 @@ export class Trainer {
       opts.signal?.removeEventListener('abort', onAbort);
     }
     if (run.failure) throw run.failure.error;
-    return { epochs: history, executor, stopped: this.stopping && history.length < opts.epochs - opts.initialEpoch, seed: opts.seed };
+    const result: History = { epochs: history, executor, stopped: this.stopping && history.length < opts.epochs - opts.initialEpoch, seed: opts.seed };
+    if (opts.report !== undefined) {
+      await writeReport(opts.report, { model: this.model, loss: this.loss, optimizer: this.optimizer, scheduler: this.scheduler,
+        settings: opts, history: result, train: dataset, validation: opts.validation ?? null });
+    }
+    return result;
   }
 
   /**
@@ -516,6 +529,7 @@ interface CheckedFitOptions {
   signal?: AbortSignal;
   onBatchEnd?: (p: BatchProgress) => void;
   onEpochEnd?: (r: EpochRecord) => void;
+  report?: string;
 }
 
 function checkFitOptions(dataset: Dataset | TensorDataset, o: FitOptions): CheckedFitOptions {
@@ -556,5 +570,6 @@ function checkFitOptions(dataset: Dataset | TensorDataset, o: FitOptions): Check
     signal: o.signal,
     onBatchEnd: fn('onBatchEnd', o.onBatchEnd),
     onEpochEnd: fn('onEpochEnd', o.onEpochEnd),
+    report: o.report === undefined ? undefined : checkReportPath(o.report, 'fit report'),
   };
 }

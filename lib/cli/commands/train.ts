@@ -27,6 +27,7 @@ const OPTIONS = {
   device: DEVICE_OPTION,
   seed: { kind: 'integer', valueName: 'N', description: 'seed of the initial weights and the shuffle (default: random, printed)', min: 0, max: 2 ** 32 - 1 },
   save: { kind: 'string', valueName: 'FILE', description: 'save the trained weights here (safetensors)' },
+  report: { kind: 'string', valueName: 'FILE', description: 'write an HTML report of the run here (curves, confusion matrix, wrong digits)' },
   checkpoint: { kind: 'string', valueName: 'FILE', description: 'after every epoch, save model, optimizer, schedule and epoch here' },
   resume: { kind: 'string', valueName: 'FILE', description: 'continue the run a --checkpoint file was saved from, up to --epochs' },
   limit: { kind: 'integer', valueName: 'N', description: 'train on the first N training samples only', min: 1 },
@@ -72,9 +73,10 @@ async function run(argv: readonly string[]): Promise<number> {
   const activation = o.activation as ActivationName;
   const choice: OptimizerChoice = { optimizer: o.optimizer as OptimizerChoice['optimizer'], lr: o.lr, momentum: o.momentum, weightDecay: o.weightDecay };
   checkChoices(choice, { scheduler: o.scheduler as ScheduleChoice['scheduler'], stepSize: o.stepSize, gamma: o.gamma });
-  // Fail before training, not after it, when the weights could not be saved.
+  // Fail before training, not after it, when the weights or the report could not be written.
   if (o.save !== undefined) checkSavePath('--save', o.save);
   if (o.checkpoint !== undefined) checkSavePath('--checkpoint', o.checkpoint);
+  if (o.report !== undefined) checkSavePath('--report', o.report);
   if (o.resume !== undefined && !fs.existsSync(o.resume)) throw new UsageError(`--resume ${o.resume}: no such file`);
   // Loaded here, not at the top, so that --help and usage errors work without the native addon.
   const { nn, optim, Trainer, datasets, save, saveCheckpoint, loadCheckpoint, manualSeed, backends } = await import('../../index');
@@ -124,7 +126,7 @@ async function run(argv: readonly string[]): Promise<number> {
   let history;
   try {
     history = await trainer.fit(trainSet, {
-      epochs: o.epochs, initialEpoch, batchSize: o.batchSize, shuffle: true, seed, validation: test, signal: abort.signal,
+      epochs: o.epochs, initialEpoch, batchSize: o.batchSize, shuffle: true, seed, validation: test, signal: abort.signal, report: o.report,
       onBatchEnd: (p) => progress.update(p),
       onEpochEnd: async (e) => {
         progress.clear();
@@ -145,6 +147,7 @@ async function run(argv: readonly string[]): Promise<number> {
   }
   const last = history.epochs[history.epochs.length - 1];
   out(`final test accuracy: ${percent(last.valAccuracy ?? NaN)} (${seconds((performance.now() - started) / 1000)} in all, ${history.executor} executor)`);
+  if (o.report !== undefined) out(`wrote the report to ${o.report}`);
   if (o.save !== undefined) {
     await save(model, o.save);
     out(`saved the weights to ${o.save}`);
@@ -152,7 +155,7 @@ async function run(argv: readonly string[]): Promise<number> {
   return 0;
 }
 
-// --save / --checkpoint FILE must name a file in an existing directory (not a directory itself).
+// --save / --checkpoint / --report FILE must name a file in an existing directory (not a directory itself).
 function checkSavePath(flag: string, file: string): void {
   const dir = path.dirname(path.resolve(file));
   if (!fs.existsSync(dir)) throw new UsageError(`${flag} ${file}: directory ${dir} does not exist`);
