@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
 import { cat, crossEntropy, exportOnnx, indexSelect, stack, manualSeed, nn, noGrad, randn, tensor, type Tensor } from '../dist/index.js';
 import { modelProto } from '../dist/onnx/schema.js';
-import { mlpFromSpec } from '../dist/cli/mlp.js';
+import { mlp } from '../dist/cli/mlp.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tinynn-onnx-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -70,7 +70,7 @@ const dims = (d: { dimValue?: number; dimParam?: string }[]) => d.map((x) => x.d
 describe('exportOnnx: onnxruntime gives tinynn\'s outputs', () => {
   it('the MNIST MLP (784-128-10): Gemm, Relu, Gemm, weights under their state-dict names', async () => {
     manualSeed(1);
-    const model = mlpFromSpec(nn, [128], 'relu');
+    const model = mlp(nn, [128], 'relu');
     const file = await expectSameOutputs(model, [784]);
     const m = readModel(file);
     expect(m.opsetImport).toEqual([{ domain: '', version: 17 }]);
