@@ -4,27 +4,14 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { spawn } from 'child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
 import { manualSeed, nn, noGrad, randn, save } from '../dist/index.js';
 import { mlp } from '../dist/cli/mlp.js';
+import { runCli } from './helpers/cli';
 
-const MAIN = path.join(__dirname, '..', 'dist', 'cli', 'main.js');
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tinynn-cli-export-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
-
-function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN, ...args]);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 describe('tinynn export', () => {
   it('writes an ONNX model of the saved weights (--hidden, --activation) that onnxruntime runs to tinynn\'s outputs', async () => {

@@ -4,25 +4,9 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { spawn } from 'child_process';
 import { parseArgs, flagName, describeOptions, UsageError } from '../dist/cli/args';
 import { EpochProgress } from '../dist/cli/progress';
-
-const MAIN = path.join(__dirname, '..', 'dist', 'cli', 'main.js');
-
-interface CliResult { code: number | null; stdout: string; stderr: string }
-
-function runCli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { env: { ...process.env, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+import { runCli } from './helpers/cli';
 
 describe('parseArgs', () => {
   const specs = {

@@ -1,5 +1,5 @@
 // What a `tinynn` subcommand is, and the options every command shares.
-import { UsageError, type StringOption } from './args';
+import { describeOptions, parseArgs, UsageError, type OptionSpecs, type ParsedOptions, type StringOption } from './args';
 
 /** A subcommand of `tinynn`. */
 export interface Command {
@@ -15,6 +15,33 @@ export interface Command {
    * @throws UsageError for bad arguments (exit code 2); any other error means failure (exit code 1).
    */
   run(argv: readonly string[]): Promise<number>;
+}
+
+/** What a command with options is: its help text's parts and what it does with the options. */
+export interface OptionsCommandSpec<S extends OptionSpecs> {
+  name: string;
+  summary: string;
+  synopsis: string;
+  /** The help text's paragraph between the usage line and the options. */
+  description: string;
+  options: S;
+  /** Runs with the parsed options; resolves to the exit code. */
+  run(options: ParsedOptions<S>): Promise<number>;
+}
+
+/** A Command that parses its options (UsageError on bad ones) and answers -h / --help itself. */
+export function optionsCommand<S extends OptionSpecs>(spec: OptionsCommandSpec<S>): Command {
+  return {
+    name: spec.name,
+    summary: spec.summary,
+    synopsis: spec.synopsis,
+    async run(argv) {
+      const parsed = parseArgs(argv, spec.options);
+      if (!parsed.help) return spec.run(parsed.options);
+      process.stdout.write(`Usage: ${spec.synopsis}\n\n${spec.description}\n\nOptions:\n${describeOptions(spec.options)}\n`);
+      return 0;
+    },
+  };
 }
 
 /** --device: where the model runs. */

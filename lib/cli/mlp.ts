@@ -68,3 +68,20 @@ export function mlp(nn: Nn, hidden: readonly number[], activation: ActivationNam
   }
   return new nn.Sequential(...layers, new nn.Linear(width, 10));
 }
+
+/**
+ * Loads `file` into `model` (an MLP of `hidden` widths): a missing file, or weights of another
+ * architecture, is an error that says so plainly.
+ */
+export async function loadMlpWeights(load: typeof import('../index').load, model: import('../index').nn.Module, file: string,
+  hidden: readonly number[]): Promise<void> {
+  try {
+    await load(model, file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`model file ${file} does not exist`);
+    if (err instanceof Error && err.message.includes('does not fit the model')) {
+      throw new Error(`${err.message}\n(expected a 784-${hidden.join('-')}-10 MLP; pass the --hidden it was trained with)`, { cause: err });
+    }
+    throw err;
+  }
+}

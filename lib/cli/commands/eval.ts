@@ -1,7 +1,7 @@
 // `tinynn eval`: the test-set loss and accuracy of saved MLP weights.
-import { describeOptions, parseArgs } from '../args';
-import { chooseDevice, DATA_OPTION, DEVICE_OPTION, type Command } from '../command';
-import { ACTIVATION_OPTION, HIDDEN_OPTION, mlp, parseHidden, type ActivationName } from '../mlp';
+import { type ParsedOptions } from '../args';
+import { chooseDevice, DATA_OPTION, DEVICE_OPTION, optionsCommand } from '../command';
+import { ACTIVATION_OPTION, HIDDEN_OPTION, loadMlpWeights, mlp, parseHidden, type ActivationName } from '../mlp';
 import { loss, percent, seconds } from '../format';
 import type { DeviceSpec } from '../../index';
 
@@ -15,32 +15,18 @@ const OPTIONS = {
 
 const SYNOPSIS = 'tinynn eval --model FILE [options]';
 
-function help(): string {
-  return `Usage: ${SYNOPSIS}\n\n` +
-    'Loads MLP weights saved by tinynn train (the names and shapes of PyTorch\'s nn.Sequential\n' +
-    'state_dict; give the --hidden and --activation they were trained with) and reports their loss\n' +
-    'and accuracy on the MNIST test set.\n\n' +
-    `Options:\n${describeOptions(OPTIONS)}\n`;
-}
+const DESCRIPTION =
+  'Loads MLP weights saved by tinynn train (the names and shapes of PyTorch\'s nn.Sequential\n' +
+  'state_dict; give the --hidden and --activation they were trained with) and reports their loss\n' +
+  'and accuracy on the MNIST test set.';
 
-async function run(argv: readonly string[]): Promise<number> {
-  const parsed = parseArgs(argv, OPTIONS);
-  if (parsed.help) {
-    process.stdout.write(help());
-    return 0;
-  }
-  const o = parsed.options;
+async function run(o: ParsedOptions<typeof OPTIONS>): Promise<number> {
   const hidden = parseHidden(o.hidden);
   // Loaded here, not at the top, so that --help and usage errors work without the native addon.
   const { nn, Trainer, datasets, load, backends } = await import('../../index');
   const model = mlp(nn, hidden, o.activation as ActivationName);
   model.to(chooseDevice(o.device, backends()) as DeviceSpec);
-  try {
-    await load(model, o.model);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`model file ${o.model} does not exist`);
-    throw err;
-  }
+  await loadMlpWeights(load, model, o.model, hidden);
   const { test } = await datasets.mnist({ dir: o.data });
   const trainer = new Trainer(model, { loss: new nn.CrossEntropyLoss() });
   const started = performance.now();
@@ -52,9 +38,11 @@ async function run(argv: readonly string[]): Promise<number> {
 }
 
 /** `tinynn eval`. */
-export const evalCommand: Command = {
+export const evalCommand = optionsCommand({
   name: 'eval',
   summary: 'evaluate saved weights on the MNIST test set',
   synopsis: SYNOPSIS,
+  description: DESCRIPTION,
+  options: OPTIONS,
   run,
-};
+});

@@ -1,7 +1,7 @@
 // `tinynn export`: saved MLP weights as an ONNX model, for onnxruntime and other ONNX readers.
-import { describeOptions, parseArgs } from '../args';
-import type { Command } from '../command';
-import { ACTIVATION_OPTION, HIDDEN_OPTION, mlp, parseHidden, type ActivationName } from '../mlp';
+import { type ParsedOptions } from '../args';
+import { optionsCommand } from '../command';
+import { ACTIVATION_OPTION, HIDDEN_OPTION, loadMlpWeights, mlp, parseHidden, type ActivationName } from '../mlp';
 
 const OPTIONS = {
   model: { kind: 'string', valueName: 'FILE', description: 'weights saved by tinynn train --save (safetensors)', required: true },
@@ -13,34 +13,16 @@ const OPTIONS = {
 
 const SYNOPSIS = 'tinynn export --model FILE --onnx FILE [options]';
 
-function help(): string {
-  return `Usage: ${SYNOPSIS}\n\n` +
-    'Loads MNIST MLP weights (784 inputs, --hidden layers with --activation, 10 classes) and writes\n' +
-    'them as an ONNX model: input \'input\' [batch, 784] float32, output \'output\' [batch, 10] logits.\n\n' +
-    `Options:\n${describeOptions(OPTIONS)}\n`;
-}
+const DESCRIPTION =
+  'Loads MNIST MLP weights (784 inputs, --hidden layers with --activation, 10 classes) and writes\n' +
+  'them as an ONNX model: input \'input\' [batch, 784] float32, output \'output\' [batch, 10] logits.';
 
-async function run(argv: readonly string[]): Promise<number> {
-  const parsed = parseArgs(argv, OPTIONS);
-  if (parsed.help) {
-    process.stdout.write(help());
-    return 0;
-  }
-  const o = parsed.options;
+async function run(o: ParsedOptions<typeof OPTIONS>): Promise<number> {
   const hidden = parseHidden(o.hidden);
   // Loaded here, not at the top, so that --help and usage errors work without the native addon.
   const { nn, load, exportOnnx } = await import('../../index');
   const model = mlp(nn, hidden, o.activation as ActivationName);
-  try {
-    await load(model, o.model);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`model file ${o.model} does not exist`);
-    // The file holds another architecture: say which one was expected.
-    if (err instanceof Error && err.message.includes('does not fit the model')) {
-      throw new Error(`${err.message}\n(expected a 784-${hidden.join('-')}-10 MLP; pass the --hidden it was trained with)`, { cause: err });
-    }
-    throw err;
-  }
+  await loadMlpWeights(load, model, o.model, hidden);
   await exportOnnx(model, o.onnx, { inputShape: [784], opset: o.opset });
   process.stdout.write(`wrote ${o.onnx}: ONNX opset ${o.opset}, 784-${hidden.join('-')}-10 ${o.activation} MLP, ` +
     `input 'input' [batch, 784] float32, output 'output' [batch, 10] logits\n`);
@@ -48,9 +30,11 @@ async function run(argv: readonly string[]): Promise<number> {
 }
 
 /** `tinynn export`. */
-export const exportCommand: Command = {
+export const exportCommand = optionsCommand({
   name: 'export',
   summary: 'write saved weights as an ONNX model',
   synopsis: SYNOPSIS,
+  description: DESCRIPTION,
+  options: OPTIONS,
   run,
-};
+});

@@ -3,8 +3,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { randomInt } from 'crypto';
-import { describeOptions, parseArgs, UsageError } from '../args';
-import { chooseDevice, DATA_OPTION, DEVICE_OPTION, type Command } from '../command';
+import { type ParsedOptions, UsageError } from '../args';
+import { chooseDevice, DATA_OPTION, DEVICE_OPTION, optionsCommand } from '../command';
 import { loss, percent, rate, seconds } from '../format';
 import { ACTIVATION_OPTION, HIDDEN_OPTION, mlp, mlpName, parseHidden, type ActivationName } from '../mlp';
 import { checkChoices, describeChoices, learningRate, makeOptimizer, makeScheduler, OPTIMIZER_OPTION, SCHEDULER_OPTION,
@@ -36,12 +36,9 @@ const OPTIONS = {
 
 const SYNOPSIS = 'tinynn train [options]';
 
-function help(): string {
-  return `Usage: ${SYNOPSIS}\n\n` +
-    'Trains an MLP (784-128-10 Linear-ReLU-Linear unless --hidden / --activation say otherwise) with\n' +
-    'softmax cross-entropy on MNIST and reports the test accuracy after every epoch.\n\n' +
-    `Options:\n${describeOptions(OPTIONS)}\n`;
-}
+const DESCRIPTION =
+  'Trains an MLP (784-128-10 Linear-ReLU-Linear unless --hidden / --activation say otherwise) with\n' +
+  'softmax cross-entropy on MNIST and reports the test accuracy after every epoch.';
 
 function summary(e: EpochRecord, epochs: number): string {
   const test = e.valAccuracy === null ? '' : `  test acc ${percent(e.valAccuracy)}`;
@@ -62,13 +59,7 @@ interface RunSettings {
   limit: number | null;
 }
 
-async function run(argv: readonly string[]): Promise<number> {
-  const parsed = parseArgs(argv, OPTIONS);
-  if (parsed.help) {
-    process.stdout.write(help());
-    return 0;
-  }
-  const o = parsed.options;
+async function run(o: ParsedOptions<typeof OPTIONS>): Promise<number> {
   const hidden = parseHidden(o.hidden);
   const activation = o.activation as ActivationName;
   const choice: OptimizerChoice = { optimizer: o.optimizer as OptimizerChoice['optimizer'], lr: o.lr, momentum: o.momentum, weightDecay: o.weightDecay };
@@ -163,9 +154,11 @@ function checkSavePath(flag: string, file: string): void {
 }
 
 /** `tinynn train`. */
-export const trainCommand: Command = {
+export const trainCommand = optionsCommand({
   name: 'train',
   summary: 'train an MLP on MNIST',
   synopsis: SYNOPSIS,
+  description: DESCRIPTION,
+  options: OPTIONS,
   run,
-};
+});
