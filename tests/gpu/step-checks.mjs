@@ -5,7 +5,8 @@
 //   cuda fused            fusion on: CudaFusedStep (gather + layer 1, the head kernel, dW + SGD)
 //   cuda fused+cluster    fusion on with cudaClusterLayer1 (layer 1 as cluster split-K, 129..1024 rows)
 // over the shapes and SGD settings the fused kernels cover (and some they hand back to the
-// primitives), then the epoch losses, validation losses, final weights, momentum buffers and step
+// primitives), and plans CUDA composes but the CPU fuses (other activations, Adam, AdamW, RMSprop:
+// cpu fused, cuda composed and cuda with fusion on, which must report 'composed'), then the epoch losses, validation losses, final weights, momentum buffers and step
 // counts are compared: each CUDA run with the CPU within TOLERANCE (1e-4, max |a − b| / max |b|
 // per tensor), the fused runs with CUDA composed within FUSED_TOLERANCE (1e-5); and each driver
 // must report the executor asked for. Needs nothing but the addon. With device 'cpu' (a dry run)
@@ -47,20 +48,40 @@ export const STEP_PLANS = [
   [[128, 128, 16], true, [64, 256]],
 ];
 
+const adam = (lr, weightDecay, decoupledWeightDecay, amsgrad) => ({ kind: 'adam', lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay,
+  decoupledWeightDecay, amsgrad });
+const rmsprop = (lr, momentum, centered) => ({ kind: 'rmsprop', lr, alpha: 0.99, eps: 1e-8, weightDecay: 0, momentum, centered });
+
+// Plans the CUDA fused kernels leave to the composed executor and the CPU fuses: [widths,
+// activation, batch sizes, optimizer name, optimizer options].
+export const COMPOSED_PLANS = [
+  [[784, 64, 32, 10], 'gelu', [64, 512], 'Adam', adam(2e-3, 0, false, false)],
+  [[784, 48, 10], 'tanh', [64, 300], 'AdamW amsgrad', adam(2e-3, 0.01, true, true)],
+  [[784, 32, 10], 'sigmoid', [64], 'RMSprop centered momentum', rmsprop(1e-3, 0.5, true)],
+  [[784, 40, 24, 10], 'leakyRelu', [129], 'SGD momentum', sgd(0.05, 0.9, 0, 0, false)],
+];
+
+/** Optimizer state tensors per parameter, as OptimizerConfig::state_count() counts them. */
+function stateCount(o) {
+  if (o.kind === 'sgd') return o.momentum !== 0 ? 1 : 0;
+  if (o.kind === 'adam') return o.amsgrad ? 3 : 2;
+  return 1 + (o.momentum !== 0 ? 1 : 0) + (o.centered ? 1 : 0);
+}
+
 const EPOCHS = 2;
 const STEPS_PER_EPOCH = 3;
 const SCALE = 1 / (255 * 0.3081);
 const SHIFT = -0.1307 / 0.3081;
 
 /** One step problem: initial parameters and momentum buffers, training and validation data. */
-function makeProblem(rnd, widths, relu, batchSize, options, seed, progressEvery) {
+function makeProblem(rnd, widths, activation, batchSize, options, seed, progressEvery) {
   const layers = [];
   for (let i = 0; i + 1 < widths.length; i++) {
     const [inF, outF] = [widths[i], widths[i + 1]];
     const bound = 1 / Math.sqrt(inF);
     // Momentum buffers start as noise: the first step must overwrite them with the gradient.
     layers.push({ inF, outF, w: rnd.floats(outF * inF, -bound, bound), b: rnd.floats(outF, -bound, bound),
-      mw: rnd.floats(outF * inF), mb: rnd.floats(outF), activation: relu && i + 2 < widths.length ? 'relu' : 'none' });
+      mw: rnd.floats(outF * inF), mb: rnd.floats(outF), activation: i + 2 < widths.length ? activation : 'none' });
   }
   const classes = widths[widths.length - 1];
   // STEPS_PER_EPOCH batches, the last one partial where the batch allows it (a second workspace).
@@ -85,10 +106,14 @@ async function train(native, device, run, problem) {
     return x;
   };
   try {
-    const momentum = problem.options.momentum !== 0;
+    // SGD's momentum buffers start as noise (the first step must overwrite them); Adam's and
+    // RMSprop's states start at zero, as those optimizers start them.
+    const sgdState = problem.options.kind === 'sgd';
+    const states = (noise, shape) => Array.from({ length: stateCount(problem.options) },
+      () => t(sgdState ? noise : new Float32Array(noise.length), shape));
     const layers = problem.layers.map((l) => ({
       weight: t(l.w, [l.outF, l.inF]), bias: t(l.b, [l.outF]), activation: l.activation, slope: 0.01,
-      weightState: momentum ? [t(l.mw, [l.outF, l.inF])] : [], biasState: momentum ? [t(l.mb, [l.outF])] : [],
+      weightState: states(l.mw, [l.outF, l.inF]), biasState: states(l.mb, [l.outF]),
     }));
     const steps = t(new Int32Array(2 * layers.length), [2 * layers.length], 'cpu');
     const driver = new Driver({ layers, loss: 'crossEntropy', optimizer: problem.options, steps, fusion: run.fusion,
@@ -142,7 +167,7 @@ export function stepChecks(native, rnd, device = 'cuda') {
         const k = index++;
         const name = `step: ${widths.join('-')}${relu ? '' : ' (no ReLU)'} B=${batchSize} ${sgdName}`;
         checks.push([name, async () => {
-          const problem = makeProblem(rnd, widths, relu, batchSize, options, 101 + k, 1 + (k % 2));
+          const problem = makeProblem(rnd, widths, relu ? 'relu' : 'none', batchSize, options, 101 + k, 1 + (k % 2));
           const out = [];
           for (const run of STEP_RUNS) out.push(await train(native, device, run, problem));
           const [ref, composed, ...fused] = out;
@@ -163,12 +188,40 @@ export function stepChecks(native, rnd, device = 'cuda') {
     }
   }
 
+  // The plans CUDA composes: the CPU's fused executor is the reference (it equals the CPU's
+  // composed one bit for bit, tests/executors.test.ts); CUDA with fusion on must run composed.
+  const composedRuns = [
+    { name: 'cpu fused', cuda: false, fusion: true, cudaClusterLayer1: false },
+    { name: 'cuda composed', cuda: true, fusion: false, cudaClusterLayer1: false },
+    { name: 'cuda fusion on', cuda: true, fusion: true, cudaClusterLayer1: false },
+  ];
+  for (const [widths, activation, batches, optimizerName, options] of COMPOSED_PLANS) {
+    for (const batchSize of batches) {
+      const k = index++;
+      checks.push([`step: ${widths.join('-')} ${activation} B=${batchSize} ${optimizerName}`, async () => {
+        const problem = makeProblem(rnd, widths, activation, batchSize, options, 101 + k, 1 + (k % 2));
+        const out = [];
+        for (const run of composedRuns) out.push(await train(native, device, run, problem));
+        const [ref, ...cuda] = out;
+        const expected = device === 'cpu' ? ['fused', 'composed', 'fused'] : ['fused', 'composed', 'composed'];
+        const executors = out.map((o, i) => (o.executor === expected[i] ? null : `${composedRuns[i].name} ran ${o.executor}`)).filter(Boolean);
+        const vsCpu = cuda.map((o) => difference(o, ref));
+        const err = Math.max(...vsCpu.map((d) => d.worst));
+        const ok = executors.length === 0 && err <= TOLERANCE;
+        const detail = `${executors.length ? `executor: ${executors.join(', ')}; ` : ''}vs cpu fused: ` +
+          `${composedRuns.slice(1).map((r, i) => `${r.name} ${vsCpu[i].worst.toExponential(1)}${vsCpu[i].worst > 0 ? ` (${vsCpu[i].what})` : ''}`).join(', ')} ` +
+          `(tol ${TOLERANCE}); losses ${ref.losses.map((l) => l.toFixed(4)).join(' ')}`;
+        return { ok, err, detail, extra: { executors: out.map((o) => o.executor) } };
+      }]);
+    }
+  }
+
   // Same weights, data and batches, twice on one device: the same bits (fixed-order reductions,
   // no float atomics, in the fused kernels and the graphs that replay them).
   for (const [batchSize, cudaClusterLayer1] of [[64, false], [512, false], [512, true], [1024, true]]) {
     const run = { name: 'cuda fused', cuda: true, fusion: true, cudaClusterLayer1 };
     checks.push([`step: cuda fused${cudaClusterLayer1 ? '+cluster' : ''} is bit-reproducible (784-128-10, B=${batchSize}, momentum, twice)`, async () => {
-      const problem = makeProblem(rnd, [784, 128, 10], true, batchSize, STEP_SGD[1][1], 7, 2);
+      const problem = makeProblem(rnd, [784, 128, 10], 'relu', batchSize, STEP_SGD[1][1], 7, 2);
       const a = await train(native, device, run, problem);
       const b = await train(native, device, run, problem);
       const at = a.params.map((p, i) => firstMismatch(p, b.params[i]));
