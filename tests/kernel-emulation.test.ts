@@ -15,6 +15,7 @@ import { execFile, execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { programEnv } from './helpers/program-env';
 
 const ROOT = path.join(__dirname, '..');
 const DIR = path.join(__dirname, 'kernel-emulation');
@@ -60,17 +61,6 @@ function gxx(): string | null {
   }
 }
 const compiler = gxx();
-
-/**
- * The environment of the compiler and the emulator programs: this process's, less the sanitizer
- * runtimes that scripts/sanitize.sh preloads into node and its children. Those check the addon;
- * the emulator programs are not built for them, and their death cases crash on purpose (a read
- * past a guard page), which a preloaded ASan would report as a finding.
- */
-function programEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const { LD_PRELOAD, ASAN_OPTIONS, UBSAN_OPTIONS, ...env } = process.env;
-  return { ...env, ...extra };
-}
 
 /** Runs a program to its end, however it ends. */
 function run(file: string, args: string[], env: Record<string, string> = {}, timeout = RUN_TIMEOUT_MS): Promise<Exit> {

@@ -8,6 +8,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { datasets, manualSeed, nn, noGrad, optim, softmax, Trainer, type Dataset, type History, DataLoader } from '../dist/index.js';
+import { programEnv } from './helpers/program-env';
 
 function findChromium(): string | null {
   for (const name of ['chromium', 'chromium-browser']) {
@@ -30,7 +31,7 @@ const screenshot = path.join(outDir, 'report.png');
 function browse(args: string[]): string {
   const sandbox = process.getuid?.() === 0 ? ['--no-sandbox'] : []; // Chromium refuses root without it
   return execFileSync(chromium!, ['--headless', '--disable-gpu', '--hide-scrollbars', '--no-first-run', ...sandbox, ...args],
-    { encoding: 'utf8', maxBuffer: 64 << 20, timeout: 60_000, stdio: ['ignore', 'pipe', 'ignore'] });
+    { encoding: 'utf8', maxBuffer: 64 << 20, timeout: 60_000, stdio: ['ignore', 'pipe', 'ignore'], env: programEnv() });
 }
 
 // Runs in the page after load (images decoded, layout done) and appends what it measured as JSON.
