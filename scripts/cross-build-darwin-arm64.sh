@@ -4,8 +4,7 @@
 # it cannot run here: a Mach-O arm64 dynamic library that exports napi_register_module_v1 and links
 # nothing but libSystem (Node-API resolved from the node binary at load: -undefined
 # dynamic_lookup). Out: build-darwin-arm64/tinynn.node. Installs what it needs
-# (scripts/install-cross-toolchains.sh). Not stripped afterwards: that would break the ad-hoc code
-# signature zig's linker writes, without which macOS on arm64 refuses to load the file.
+# (scripts/install-cross-toolchains.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-cross-toolchains.sh >/dev/null

@@ -21,12 +21,14 @@ cmake_js() {  # cmake_js <build folder> <TINYNN_CUDA> <cmake -D...>
   shift 2
   TINYNN_CUDA=$cuda npx cmake-js compile --parallel "$(nproc)" -O "$out" --CDTINYNN_CUDA="$cuda" "$@"
 }
-place() {  # place <built file> <platform-arch> <file name>: copies it into prebuilds/, stripped
-  local dir="prebuilds/$2"
+place() {  # place <built file> <platform-arch> <file name> [strip command...]: copies it into prebuilds/
+  local dir="prebuilds/$2" file="prebuilds/$2/$3"
   rm -rf "$dir"
   mkdir -p "$dir"
-  cp "$1" "$dir/$3"
-  echo "prebuild-all: $dir/$3 ($(stat -c %s "$dir/$3") bytes)"
+  cp "$1" "$file"
+  shift 3
+  [ $# -eq 0 ] || "$@" "$file"
+  echo "prebuild-all: $file ($(stat -c %s "$file") bytes)"
 }
 
 for target in "${targets[@]}"; do
@@ -40,14 +42,12 @@ for target in "${targets[@]}"; do
       [ "$arch" = x64 ] && cuda=${TINYNN_CUDA:-auto}
       cmake_js "build-$target" "$cuda" --CDCMAKE_TOOLCHAIN_FILE=cmake/toolchains/zig-linux-gnu.cmake \
         --CDZIG_TARGET="$zig_arch-linux-gnu.2.28"
-      place "build-$target/Release/tinynn.node" "$target" node.napi.glibc.node
-      llvm-strip --strip-unneeded "prebuilds/$target/node.napi.glibc.node"
+      place "build-$target/Release/tinynn.node" "$target" node.napi.glibc.node llvm-strip --strip-unneeded
       bash scripts/check-glibc-floor.sh "prebuilds/$target/node.napi.glibc.node" 2.28
       ;;
     win32-x64)
       cmake_js build-win32-x64 off --CDCMAKE_TOOLCHAIN_FILE=cmake/toolchains/x86_64-w64-mingw32.cmake
-      place build-win32-x64/tinynn.node win32-x64 node.napi.node
-      x86_64-w64-mingw32-strip --strip-unneeded prebuilds/win32-x64/node.napi.node
+      place build-win32-x64/tinynn.node win32-x64 node.napi.node x86_64-w64-mingw32-strip --strip-unneeded
       dlls=$(x86_64-w64-mingw32-objdump -p prebuilds/win32-x64/node.napi.node | sed -n 's/.*DLL Name: //p' | tr '\n' ' ')
       echo "prebuild-all: win32-x64 imports from $dlls"
       # Only system DLLs and node.exe: a MinGW runtime DLL would not be on a user's machine.
@@ -58,6 +58,7 @@ for target in "${targets[@]}"; do
       ;;
     darwin-arm64)
       bash scripts/cross-build-darwin-arm64.sh
+      # Not stripped here: that would break the ad-hoc code signature zig's linker wrote.
       place build-darwin-arm64/tinynn.node darwin-arm64 node.napi.node
       ;;
     *) echo "prebuild-all: unknown target $target"; exit 2 ;;
