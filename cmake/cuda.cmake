@@ -6,6 +6,9 @@ set(CUDA_OFF_REASON "")
 
 if(TINYNN_CUDA STREQUAL "off")
   set(CUDA_OFF_REASON "built with TINYNN_CUDA=off")
+elseif(NOT CMAKE_SYSTEM_NAME STREQUAL "Linux")
+  # cuda/ loads libcuda and libcublas with dlopen.
+  set(CUDA_OFF_REASON "built without CUDA: the CUDA backend is Linux-only")
 else()
   include(CheckLanguage)
   check_language(CUDA)

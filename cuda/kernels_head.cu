@@ -4,9 +4,8 @@
 #include <cooperative_groups.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
-#include <map>
-#include <mutex>
 
 #include "cuda/check.h"
 #include "cuda/cluster_support.h"
@@ -44,36 +43,34 @@ void launch_cluster(cudaStream_t stream, HeadArgs& a, bool clusters) {
   auto kernel = linear_xent_cluster_kernel<MAXO, EXACT>;
   // Function attributes and the largest cluster, once per device: shared memory beyond the
   // default 48 KB; clusters beyond the portable size where the device can schedule them.
-  int max_blocks = 1;
-  {
-    static std::mutex mutex;
-    static std::map<int, int> largest;
-    int device = 0;
-    check_cuda(cudaGetDevice(&device), "cudaGetDevice");
-    std::lock_guard<std::mutex> lock(mutex);
-    auto it = largest.find(device);
-    if (it == largest.end()) {
-      if (L::kSmemBytes > kSmemLimit)
-        check_cuda(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                        static_cast<int>(L::kSmemBytes)),
-                   "cudaFuncSetAttribute(linear_xent_step)");
-      int size = 1;
-      if (clusters) {
-        size = kPortableClusterBlocks;
-        if (cudaFuncSetAttribute(kernel, cudaFuncAttributeNonPortableClusterSizeAllowed, 1) == cudaSuccess) {
-          cudaLaunchConfig_t probe{};
-          probe.gridDim = dim3(kMaxClusterBlocks);
-          probe.blockDim = dim3(kClusterThreads);
-          probe.dynamicSmemBytes = L::kSmemBytes;
-          int potential = 0;
-          if (cudaOccupancyMaxPotentialClusterSize(&potential, kernel, &probe) == cudaSuccess)
-            size = std::max(size, std::min(potential, kMaxClusterBlocks));
-        }
-        cudaGetLastError();  // a refused attribute or query leaves the portable size
+  // Cached in atomics, not a std::map under a std::mutex: nvcc compiles this file with g++ while
+  // the glibc-floor build links libc++, so host code here calls nothing in libstdc++. Two threads
+  // that miss at once both ask the device, which answers both the same.
+  constexpr int kCachedDevices = 64;
+  static std::atomic<int> largest[kCachedDevices];
+  int device = 0;
+  check_cuda(cudaGetDevice(&device), "cudaGetDevice");
+  int max_blocks = device < kCachedDevices ? largest[device].load(std::memory_order_acquire) : 0;
+  if (max_blocks == 0) {
+    if (L::kSmemBytes > kSmemLimit)
+      check_cuda(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                      static_cast<int>(L::kSmemBytes)),
+                 "cudaFuncSetAttribute(linear_xent_step)");
+    max_blocks = 1;
+    if (clusters) {
+      max_blocks = kPortableClusterBlocks;
+      if (cudaFuncSetAttribute(kernel, cudaFuncAttributeNonPortableClusterSizeAllowed, 1) == cudaSuccess) {
+        cudaLaunchConfig_t probe{};
+        probe.gridDim = dim3(kMaxClusterBlocks);
+        probe.blockDim = dim3(kClusterThreads);
+        probe.dynamicSmemBytes = L::kSmemBytes;
+        int potential = 0;
+        if (cudaOccupancyMaxPotentialClusterSize(&potential, kernel, &probe) == cudaSuccess)
+          max_blocks = std::max(max_blocks, std::min(potential, kMaxClusterBlocks));
       }
-      it = largest.emplace(device, size).first;
+      cudaGetLastError();  // a refused attribute or query leaves the portable size
     }
-    max_blocks = it->second;
+    if (device < kCachedDevices) largest[device].store(max_blocks, std::memory_order_release);
   }
   const ClusterGrid grid = cluster_grid(a.rows, max_blocks);
   a.tile = grid.tile;

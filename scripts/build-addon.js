@@ -31,6 +31,8 @@ try {
   process.exit(1);
 }
 const args = [cmakeJs, 'build', '--directory', root, '--parallel', String(os.cpus().length)];
+// Windows: Visual Studio's clang-cl (cl.exe lacks the GCC/Clang vector extensions cpp/ uses).
+if (process.platform === 'win32') args.push('--toolset', 'ClangCL');
 if (process.env.TINYNN_CUDA) args.push(`--CDTINYNN_CUDA=${process.env.TINYNN_CUDA}`);
 const result = spawnSync(process.execPath, args, { stdio: 'inherit', cwd: root });
 process.exit(result.status ?? 1);

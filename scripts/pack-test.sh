@@ -4,13 +4,21 @@
 # tinynn (require and import), print backends(), train 1 epoch on 10 000 MNIST samples, save and
 # load the model. On Linux also the portability of the .node: no libcudart/libcublas/libcuda
 # dependency, the highest GLIBC_ and GLIBCXX_ versions it needs. Exits non-zero on any failure.
+# With --all: npm run prebuild:all instead (every target, cross-built), the tarball must carry all
+# four, and from the installed package the arm64 one is also run under qemu and the win32 one
+# under wine (scripts/cross-test.sh).
 # Run after the normal build (.ci/run: npm install, npm test); the build then is incremental.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 fail() { echo "pack-test: FAIL: $*" >&2; exit 1; }
-
-npm run --silent prebuild
+all=false
+case ${1:-} in
+  --all) all=true; npm run --silent prebuild:all ;;
+  --prebuilt) ;;
+  '') npm run --silent prebuild ;;
+  *) fail "unknown option $1 (--all or --prebuilt)" ;;
+esac
 
 # --- portability of the prebuild (ELF platforms) -----------------------------------------------
 plat=$(node -p "process.platform + '-' + process.arch")
@@ -38,7 +46,14 @@ tarball=$(npm pack --silent --pack-destination "$work" | tail -n 1)
 tgz="$work/$tarball"
 [ -f "$tgz" ] || fail "npm pack wrote no tarball"
 echo "pack-test: $tarball: $(du -k "$tgz" | cut -f1) KiB packed, $(tar -tzf "$tgz" | wc -l) files"
+bytes=$(wc -c <"$tgz" | tr -d ' ')
+[ "$bytes" -lt 12000000 ] || fail "the tarball is $bytes bytes, not under 12 MB"
 listing=$(tar -tzf "$tgz")
+if $all; then
+  for want in linux-x64/node.napi.glibc.node linux-arm64/node.napi.glibc.node win32-x64/node.napi.node darwin-arm64/node.napi.node; do
+    grep -qx "package/prebuilds/$want" <<<"$listing" || fail "the tarball lacks prebuilds/$want"
+  done
+fi
 for want in package/dist/index.js package/esm/index.mjs "package/$node_file" package/CMakeLists.txt \
             package/cmake/cuda.cmake package/scripts/build-addon.js package/scripts/fetch-cublas-headers.sh; do
   grep -qx "$want" <<<"$listing" || fail "the tarball lacks $want"
@@ -125,5 +140,9 @@ echo "pack-test: the install script takes the prebuild and builds nothing"
 # with the devices hidden, on the CPU.
 if grep -q '"cuda":true' <<<"$out"; then
   run_app env CUDA_VISIBLE_DEVICES=-1 PACK_TEST_DEVICE=cpu node smoke.cjs || fail "the installed package does not train with CUDA unavailable"
+fi
+if $all; then
+  bash scripts/cross-test.sh linux-arm64 "$app/node_modules/tinynn" || fail "the installed package does not work on linux-arm64 under qemu"
+  bash scripts/cross-test.sh win32-x64 "$app/node_modules/tinynn" || fail "the installed package does not work on win32-x64 under wine"
 fi
 echo "pack-test: OK"

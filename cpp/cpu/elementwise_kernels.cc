@@ -44,7 +44,7 @@ constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
 
 // On x86-64 Linux each kernel is compiled for AVX-512, AVX2 and the baseline, and the loader picks
 // the widest the CPU has (an ifunc): the loops vectorise 16, 8 or 4 floats wide.
-#if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__) && !defined(__clang__)
+#if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__)
 #define ELEMENTWISE_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define ELEMENTWISE_CLONES

@@ -9,7 +9,7 @@ namespace {
 // picks the widest), vectorised with state in registers; the file is built without FP
 // contraction, so the vector body and the scalar tail round alike and any split of a tensor gives
 // the same bits.
-#if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__) && !defined(__clang__)
+#if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__)
 #define OPTIMIZER_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define OPTIMIZER_CLONES
