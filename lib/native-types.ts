@@ -214,6 +214,8 @@ export interface NativeModule {
   backends(): NativeBackends;
   /** How often the host has waited for a device queue (downloads, synchronize, waiting frees); for tests. */
   hostSyncs(): number;
+  /** Whether dropped tensors are freed inside the garbage collection (built with Node's basic finalizers). */
+  basicFinalizers: boolean;
   ops: NativeOps;
   bench: NativeBench;
 }

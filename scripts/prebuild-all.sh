@@ -7,7 +7,8 @@
 #   linux-arm64  zig c++ against glibc 2.28, libc++ static; CPU only
 #   win32-x64    Debian's MinGW-w64 g++, runtime linked statically; CPU only
 #   darwin-arm64 zig c++ (scripts/cross-build-darwin-arm64.sh, which also inspects it); CPU only
-# Headers come from node-api-headers and node-addon-api (npm); nothing is downloaded but the
+# Headers come from the building node (include/node, for Node-API's basic finalizers; see
+# CMakeLists.txt), node-api-headers and node-addon-api (npm); nothing is downloaded but the
 # toolchains scripts/install-cross-toolchains.sh takes from Debian and npm. Each Linux binary's
 # glibc floor is checked (scripts/check-glibc-floor.sh). Usage: prebuild-all.sh [target...]
 set -euo pipefail

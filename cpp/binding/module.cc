@@ -34,6 +34,13 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("ops", define_ops(env));
   exports.Set("bench", define_bench(env));
   exports.Set("backends", Napi::Function::New(env, backends, "backends"));
+  // Whether dropped tensors are freed inside the garbage collection (Node-API basic finalizers,
+  // built with Node's experimental headers; CMakeLists.txt) or at the next turn of the event loop.
+#ifdef NODE_API_EXPERIMENTAL_HAS_POST_FINALIZER
+  exports.Set("basicFinalizers", true);
+#else
+  exports.Set("basicFinalizers", false);
+#endif
   // Test support: how often the host has waited for a device queue (cpp/backend.h).
   exports.Set("hostSyncs", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
     return Napi::Number::New(info.Env(), static_cast<double>(host_sync_count().load()));

@@ -1,6 +1,6 @@
 // Run by the cross-test scripts as `node compare.cjs <label> <platform-arch> <native JSON> <emulated
 // JSON>` (lines printed by smoke.cjs): the emulated run must be the wanted platform, have loaded a
-// prebuild for it, and match the native x64 run's loss within 1e-5 (relative) and its accuracy
+// prebuild for it, both addons must have basic finalizers, and the emulated run must match the native x64 run's loss within 1e-5 (relative) and its accuracy
 // within 1%.
 'use strict';
 const [label, want, nativeLine, emulatedLine] = process.argv.slice(2);
@@ -10,6 +10,8 @@ const problems = [];
 if (`${b.platform}-${b.arch}` !== want) problems.push(`ran as ${b.platform}-${b.arch}, not ${want}`);
 if (!b.addon.replace(/\\/g, '/').startsWith(`prebuilds/${want}/`)) problems.push(`loaded ${b.addon}, not a prebuild for ${want}`);
 if (b.cpu !== true) problems.push('backends().cpu is not true');
+// Built with Node's own headers (CMakeLists.txt): dropped tensors are freed inside the GC.
+for (const [run, r] of [['natively', a], ['emulated', b]]) if (r.basicFinalizers !== true) problems.push(`the addon loaded ${run} was built without basic finalizers`);
 if (!(Math.abs(a.loss - b.loss) <= 1e-5 * Math.abs(a.loss))) problems.push(`loss ${b.loss} vs ${a.loss} natively`);
 if (!(Math.abs(a.accuracy - b.accuracy) <= 0.01)) problems.push(`accuracy ${b.accuracy} vs ${a.accuracy} natively`);
 if (problems.length) {

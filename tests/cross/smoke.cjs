@@ -1,5 +1,5 @@
-// Run by scripts/cross-test-arm64.sh and cross-test-win32.sh as `node smoke.cjs <tinynn package
-// folder>` (natively, and under qemu with node for arm64 or under wine with node for Windows): loads
+// Run by scripts/cross-test.sh as `node smoke.cjs <tinynn package folder>` (natively, and under qemu
+// with node for arm64 or under wine with node for Windows): loads
 // the package and its addon, trains 1,000 MNIST samples, saves and loads, evaluates, and prints one
 // JSON line of what it got, the addon file included; then exits by itself (the thread pool's
 // workers must not keep the process alive).
@@ -22,7 +22,7 @@ const addon = process.env.TINYNN_ADDON || require(require.resolve('node-gyp-buil
   await tn.load(model, file);
   fs.rmSync(file);
   const accuracy = (await trainer.evaluate(test.subset(0, 500))).accuracy;
-  console.log(JSON.stringify({ platform: process.platform, arch: process.arch, addon: path.relative(pkg, addon), cpu: backends.cpu, loss: h.epochs[0].loss, executor: h.executor, accuracy }));
+  console.log(JSON.stringify({ platform: process.platform, arch: process.arch, addon: path.relative(pkg, addon), basicFinalizers: require(addon).basicFinalizers, cpu: backends.cpu, loss: h.epochs[0].loss, executor: h.executor, accuracy }));
 })().catch((err) => {
   console.error(err);
   process.exit(1);
