@@ -8,16 +8,22 @@ namespace {
 // As the element-wise kernels: each loop compiled for AVX-512, AVX2 and the baseline (the loader
 // picks the widest), vectorised with state in registers; the file is built without FP
 // contraction, so the vector body and the scalar tail round alike and any split of a tensor gives
-// the same bits.
+// the same bits. The loops are templates inlined into the cloned functions (clang clones no
+// templates), one instance per state layout.
 #if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__)
 #define OPTIMIZER_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define OPTIMIZER_CLONES
 #endif
+#if defined(__GNUC__)
+#define OPTIMIZER_INLINE __attribute__((always_inline)) inline
+#else
+#define OPTIMIZER_INLINE inline
+#endif
 
 template <bool kAmsgrad>
-OPTIMIZER_CLONES void adam_loop(float* __restrict p, const float* __restrict g, float* __restrict m,
-                                float* __restrict v, float* __restrict v_max, size_t n, const AdamStep s) {
+OPTIMIZER_INLINE void adam_range(float* __restrict p, const float* __restrict g, float* __restrict m,
+                                 float* __restrict v, float* __restrict v_max, size_t n, const AdamStep& s) {
   for (size_t i = 0; i < n; ++i) {
     float mi = m[i], vi = v[i], vmax = kAmsgrad ? v_max[i] : 0.f;
     p[i] = adam_update(p[i], g[i], &mi, &vi, &vmax, s);
@@ -28,8 +34,8 @@ OPTIMIZER_CLONES void adam_loop(float* __restrict p, const float* __restrict g, 
 }
 
 template <bool kMomentum, bool kCentered>
-OPTIMIZER_CLONES void rmsprop_loop(float* __restrict p, const float* __restrict g, float* __restrict sq,
-                                   float* __restrict buf, float* __restrict grad_avg, size_t n, const RmsPropStep s) {
+OPTIMIZER_INLINE void rmsprop_range(float* __restrict p, const float* __restrict g, float* __restrict sq,
+                                    float* __restrict buf, float* __restrict grad_avg, size_t n, const RmsPropStep& s) {
   for (size_t i = 0; i < n; ++i) {
     float sqi = sq[i], bi = kMomentum ? buf[i] : 0.f, gai = kCentered ? grad_avg[i] : 0.f;
     p[i] = rmsprop_update(p[i], g[i], &sqi, &bi, &gai, s);
@@ -37,6 +43,21 @@ OPTIMIZER_CLONES void rmsprop_loop(float* __restrict p, const float* __restrict 
     if (kMomentum) buf[i] = bi;
     if (kCentered) grad_avg[i] = gai;
   }
+}
+
+// v_max is null unless s.amsgrad.
+OPTIMIZER_CLONES void adam_loop(float* p, const float* g, float* m, float* v, float* v_max, size_t n, const AdamStep s) {
+  if (s.amsgrad) adam_range<true>(p, g, m, v, v_max, n, s);
+  else adam_range<false>(p, g, m, v, nullptr, n, s);
+}
+
+// buf and grad_avg are null unless the step has momentum / is centered.
+OPTIMIZER_CLONES void rmsprop_loop(float* p, const float* g, float* sq, float* buf, float* grad_avg, size_t n,
+                                   const RmsPropStep s) {
+  if (buf && grad_avg) rmsprop_range<true, true>(p, g, sq, buf, grad_avg, n, s);
+  else if (buf) rmsprop_range<true, false>(p, g, sq, buf, nullptr, n, s);
+  else if (grad_avg) rmsprop_range<false, true>(p, g, sq, nullptr, grad_avg, n, s);
+  else rmsprop_range<false, false>(p, g, sq, nullptr, nullptr, n, s);
 }
 
 }  // namespace
@@ -55,18 +76,14 @@ void optimizer_update_range(const ParamUpdate& u, size_t offset, size_t n, const
       sgd_kernel(p, g, at(u.state[0]), n, c.config->sgd, c.first_step);
       return;
     case OptimizerKind::Adam:
-      if (c.adam.amsgrad) adam_loop<true>(p, g, at(u.state[0]), at(u.state[1]), at(u.state[2]), n, c.adam);
-      else adam_loop<false>(p, g, at(u.state[0]), at(u.state[1]), nullptr, n, c.adam);
+      adam_loop(p, g, at(u.state[0]), at(u.state[1]), c.adam.amsgrad ? at(u.state[2]) : nullptr, n, c.adam);
       return;
     case OptimizerKind::RmsProp: {
       const RmsPropStep& s = c.rmsprop;
       float* sq = at(u.state[0]);
       float* buf = s.has_momentum ? at(u.state[1]) : nullptr;
       float* grad_avg = s.centered ? at(u.state[s.grad_avg_slot]) : nullptr;
-      if (buf && grad_avg) rmsprop_loop<true, true>(p, g, sq, buf, grad_avg, n, s);
-      else if (buf) rmsprop_loop<true, false>(p, g, sq, buf, nullptr, n, s);
-      else if (grad_avg) rmsprop_loop<false, true>(p, g, sq, nullptr, grad_avg, n, s);
-      else rmsprop_loop<false, false>(p, g, sq, nullptr, nullptr, n, s);
+      rmsprop_loop(p, g, sq, buf, grad_avg, n, s);
       return;
     }
   }
