@@ -55,7 +55,7 @@ class CudaBackend final : public Backend {
                     int32_t* y) override;
 
   // A CudaFusedStep on this backend's queue when the plan has the staged shape
-  // (staged_plan_supported) and fusion is enabled; null otherwise.
+  // (cuda_fused_plan_supported) and fusion is enabled; null otherwise.
   std::unique_ptr<StepExecutor> fused_executor(const StepPlan& plan, const FusionOptions& options) override;
 
   // For the fused executor's own kernels: makes this backend's device current on the calling
