@@ -5,17 +5,14 @@
 #include <limits>
 
 #include "cpp/counter_random.h"
+#include "cpp/cpu/isa_dispatch.h"
 
 namespace tinynn::cpu {
 namespace {
 
-// The loops are inlined into each target clone below, so they vectorise at the clone's width (left
-// out of line they were compiled once, for SSE).
-#if defined(__GNUC__)
-#define ELEMENTWISE_INLINE __attribute__((always_inline)) inline
-#else
-#define ELEMENTWISE_INLINE inline
-#endif
+// The loops are inlined into each instruction set's copy below, so they vectorise at its width
+// (left out of line they were compiled once, for SSE).
+#define ELEMENTWISE_INLINE TINYNN_ALWAYS_INLINE
 
 template <typename F>
 ELEMENTWISE_INLINE void map1(const float* x, float* y, size_t n, F f) {
@@ -40,17 +37,7 @@ ELEMENTWISE_INLINE void map2(const float* a, size_t as, const float* b, size_t b
 
 constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
 
-}  // namespace
-
-// On x86-64 Linux each kernel is compiled for AVX-512, AVX2 and the baseline, and the loader picks
-// the widest the CPU has (an ifunc): the loops vectorise 16, 8 or 4 floats wide.
-#if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__)
-#define ELEMENTWISE_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define ELEMENTWISE_CLONES
-#endif
-
-ELEMENTWISE_CLONES void unary_kernel(UnaryOp op, const float* x, float* y, size_t n, float a, float b) {
+ELEMENTWISE_INLINE void unary_body(UnaryOp op, const float* x, float* y, size_t n, float a, float b) {
   switch (op) {
     case UnaryOp::Neg: return map1(x, y, n, [](float v) { return -v; });
     case UnaryOp::Exp: return map1(x, y, n, [](float v) { return exp_vec(v); });
@@ -68,8 +55,8 @@ ELEMENTWISE_CLONES void unary_kernel(UnaryOp op, const float* x, float* y, size_
   }
 }
 
-ELEMENTWISE_CLONES void binary_kernel(BinaryOp op, const float* a, size_t as, const float* b, size_t bs, float* out, size_t n,
-                   float param) {
+ELEMENTWISE_INLINE void binary_body(BinaryOp op, const float* a, size_t as, const float* b, size_t bs, float* out, size_t n,
+                                    float param) {
   switch (op) {
     case BinaryOp::Add: return map2(a, as, b, bs, out, n, [](float x, float y) { return x + y; });
     case BinaryOp::Sub: return map2(a, as, b, bs, out, n, [](float x, float y) { return x - y; });
@@ -96,9 +83,33 @@ ELEMENTWISE_CLONES void binary_kernel(BinaryOp op, const float* a, size_t as, co
   }
 }
 
-ELEMENTWISE_CLONES void bernoulli_kernel(float* out, size_t first, size_t n, float keep, float scale, uint32_t key0,
-                                         uint32_t key1) {
+ELEMENTWISE_INLINE void bernoulli_body(float* out, size_t first, size_t n, float keep, float scale, uint32_t key0,
+                                       uint32_t key1) {
   for (size_t i = 0; i < n; ++i) out[i] = bernoulli_mask_value(key0, key1, first + i, keep, scale);
+}
+
+// Each kernel compiled for AVX-512, AVX2 and the baseline: the loops vectorise 16, 8 or 4 floats wide.
+TINYNN_ISA_COPIES(unary, (UnaryOp op, const float* x, float* y, size_t n, float a, float b), unary_body(op, x, y, n, a, b))
+TINYNN_ISA_COPIES(binary, (BinaryOp op, const float* a, size_t as, const float* b, size_t bs, float* out, size_t n, float p),
+                  binary_body(op, a, as, b, bs, out, n, p))
+TINYNN_ISA_COPIES(bernoulli, (float* out, size_t first, size_t n, float keep, float scale, uint32_t k0, uint32_t k1),
+                  bernoulli_body(out, first, n, keep, scale, k0, k1))
+
+}  // namespace
+
+void unary_kernel(UnaryOp op, const float* x, float* y, size_t n, float a, float b) {
+  static const auto widest = TINYNN_WIDEST(unary);
+  widest(op, x, y, n, a, b);
+}
+
+void binary_kernel(BinaryOp op, const float* a, size_t as, const float* b, size_t bs, float* out, size_t n, float param) {
+  static const auto widest = TINYNN_WIDEST(binary);
+  widest(op, a, as, b, bs, out, n, param);
+}
+
+void bernoulli_kernel(float* out, size_t first, size_t n, float keep, float scale, uint32_t key0, uint32_t key1) {
+  static const auto widest = TINYNN_WIDEST(bernoulli);
+  widest(out, first, n, keep, scale, key0, key1);
 }
 
 }  // namespace tinynn::cpu
