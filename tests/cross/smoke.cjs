@@ -22,7 +22,7 @@ const addon = process.env.TINYNN_ADDON || require(require.resolve('node-gyp-buil
   await tn.load(model, file);
   fs.rmSync(file);
   const accuracy = (await trainer.evaluate(test.subset(0, 500))).accuracy;
-  console.log(JSON.stringify({ platform: process.platform, arch: process.arch, addon: path.relative(pkg, addon), basicFinalizers: require(addon).basicFinalizers, cpu: backends.cpu, loss: h.epochs[0].loss, executor: h.executor, accuracy }));
+  console.log(JSON.stringify({ platform: process.platform, arch: process.arch, addon: path.relative(pkg, addon), basicFinalizers: require(addon).basicFinalizers, gemmKernel: require(addon).bench.gemmKernel(), cpu: backends.cpu, loss: h.epochs[0].loss, executor: h.executor, accuracy }));
 })().catch((err) => {
   console.error(err);
   process.exit(1);
