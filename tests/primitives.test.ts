@@ -162,6 +162,14 @@ describe('unary ops', () => {
     }
   });
 
+  it('exp, sigmoid, tanh and gelu of NaN are NaN (inputs whose exponent arithmetic would be undefined)', () => {
+    const x = Float32Array.from([NaN, -NaN, 1, NaN]);
+    for (const op of ['exp', 'sigmoid', 'tanh', 'gelu'] as NativeUnaryOp[]) {
+      const y = f32(native.ops.unary(cpu(x, [4]), op, 0, 0));
+      expect([Number.isNaN(y[0]), Number.isNaN(y[1]), Number.isNaN(y[2]), Number.isNaN(y[3])], op).toEqual([true, true, false, true]);
+    }
+  });
+
   it('relu, leakyRelu and clamp propagate NaN', () => {
     const x = Float32Array.from([NaN, -1, 2, NaN, 0.1, -0.7]);
     const relu = f32(native.ops.unary(cpu(x, [6]), 'relu', 0, 0));

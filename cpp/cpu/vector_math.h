@@ -21,7 +21,8 @@ namespace tinynn::cpu {
 // (below -87.3, where the result would be denormal), NaN stays NaN.
 VECTOR_MATH_INLINE float exp_vec(float x) {
   const float hi = 88.72283f, lo = -87.33654f;
-  const float xc = x < lo ? lo : (x > hi ? hi : x);
+  // NaN is clamped too (to 0): its int conversion below would be undefined; the result is x.
+  const float xc = x != x ? 0.f : (x < lo ? lo : (x > hi ? hi : x));
   const float round = 12582912.f;  // 1.5·2^23: adding and subtracting it rounds to an integer
   const float n = (xc * 1.44269504088896341f + round) - round;
   const float r = (xc - n * 0.693359375f) - n * -2.12194440e-4f;
