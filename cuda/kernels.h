@@ -43,7 +43,7 @@ void launch_softmax(cudaStream_t stream, const float* x, int rows, int cols, flo
 void launch_mse(cudaStream_t stream, const LossScratch& scratch, const float* pred, const float* target, size_t n,
                 float* loss, float* dpred);
 
-// Backend::optimizer_update for SGD (kernels_sgd.cu): PyTorch's torch.optim.SGD over all
+// Backend::optimizer_update for SGD (kernels_optimizer.cu): PyTorch's torch.optim.SGD over all
 // parameters, state[0] the momentum buffer; one launch per 16 parameters. first_step: the momentum
 // buffers start as the gradient (the states checked by the caller: require_optimizer_states).
 void launch_sgd_update(cudaStream_t stream, const ParamUpdate* params, int count, const SgdConfig& config,

@@ -1,12 +1,14 @@
-// The bodies of the Adam / AdamW and RMSprop kernels over up to kOptimizerTensors parameter
+// The bodies of the SGD, Adam / AdamW and RMSprop kernels over up to kOptimizerTensors parameter
 // tensors in one launch, and the launcher's packing of them into the kernel's argument block
-// (optimizer_args). The per-element rules are cpp/optimizer_math.h's, the CPU backend's. Plain
+// (optimizer_args). The per-element rules are sgd_math.cuh's and cpp/optimizer_math.h's, the CPU
+// backend's operation for operation. Plain
 // C++ apart from CUDA's built-ins: cuda/kernels_optimizer.cu wraps the bodies in __global__
 // kernels and launches them, and the CPU emulator in tests/kernel-emulation/ runs them on the host.
 #pragma once
 #include <cstddef>
 
 #include "cpp/optimizer_math.h"
+#include "cuda/sgd_math.cuh"
 
 namespace tinynn::gpu::optim {
 
@@ -47,6 +49,14 @@ __device__ inline void for_each_element(const OptimizerArgs& a, F f) {
     while (i >= a.end[t]) ++t;  // i only grows, so t only moves forward
     f(t, i - (t ? a.end[t - 1] : 0));
   }
+}
+
+// PyTorch's torch.optim.SGD; state: the momentum buffer (momentum != 0).
+__device__ inline void sgd_body(const OptimizerArgs& a, const SgdParams& s) {
+  for_each_element(a, [&](int t, size_t j) {
+    float* p = a.param[t] + j;
+    *p = sgd_step(*p, a.grad[t][j], s.momentum != 0.f ? a.state[0][t] + j : nullptr, s);
+  });
 }
 
 // state: exp_avg, exp_avg_sq, max_exp_avg_sq (amsgrad).

@@ -16,8 +16,8 @@
 //     both ends and out of range (a NaN row);
 //   - bernoulli_mask (cuda/kernels_random.cuh): every element equal to cpp/counter_random.h's
 //     formula for its index (the CPU backend's loop), the kept fraction within 5 sigma of keep;
-//   - the SGD step over many tensors (cuda/kernels_sgd.cuh) packed as the launcher packs them
-//     (sgd_args: 16 per launch, empty tensors skipped), for each SGD setting, three steps.
+//   - the SGD step over many tensors (cuda/kernels_optimizer.cuh) packed as the launcher packs them
+//     (optimizer_args: 16 per launch, empty tensors skipped), for each SGD setting, three steps.
 // References: the ops made of correctly rounded float operations (neg, abs, sqrt, relu, leaky
 // relu, clamp, affine, +, −, ×, ÷, maximum, minimum, comparisons, the ReLU / leaky ReLU / tanh
 // gradients, bias + ReLU, the SGD step) must equal the CPU backend's formula (cpp/cpu/
@@ -31,7 +31,7 @@
 #include "cuda/kernels_epilogue.cuh"
 #include "cuda/kernels_gather.cuh"
 #include "cuda/kernels_random.cuh"
-#include "cuda/kernels_sgd.cuh"
+#include "cuda/kernels_optimizer.cuh"
 #include "cuda/kernels_unary.cuh"
 #include "cuda/launch_shape.cuh"
 #include "tests/kernel-emulation/check.h"
@@ -737,17 +737,18 @@ Case bernoulli_case(float keep, uint64_t seed) {
 
 // ---- the SGD step -----------------------------------------------------------------------------
 
-// optimizer_update as launch_sgd_update runs it: sgd_args() per 16 tensors, blocks_for(total) ×
+// optimizer_update as launch_sgd_update runs it: optimizer_args() per 16 tensors, blocks_for(total) ×
 // kThreads each (or kStrideBlocks blocks). Returns the launches.
 int run_sgd(const std::vector<ParamUpdate>& params, const SgdConfig& config, bool first_step, bool stride) {
   int launches = 0;
   const int count = static_cast<int>(params.size());
-  for (int first = 0; first < count; first += gpu::sgd::kSgdTensors) {
-    const gpu::sgd::SgdArgs a = gpu::sgd::sgd_args(params.data(), first, count, config, first_step);
+  const gpu::SgdParams step = gpu::sgd_params(config, first_step);
+  for (int first = 0; first < count; first += gpu::optim::kOptimizerTensors) {
+    const gpu::optim::OptimizerArgs a = gpu::optim::optimizer_args(params.data(), first, count);
     if (a.count == 0) continue;
     const size_t total = a.end[a.count - 1];
     launch_1d<NoSmem>(stride ? kStrideBlocks : gpu::blocks_for(total), gpu::kThreads, 0,
-                      [&](NoSmem&) { gpu::sgd::sgd_body(a); });
+                      [&](NoSmem&) { gpu::optim::sgd_body(a, step); });
     ++launches;
   }
   return launches;
