@@ -11,9 +11,9 @@ import type { ReduceLROnPlateau } from '../optim/reduce-lr-on-plateau';
 import { defaultGenerator, type Generator } from '../random';
 import { tensor, Tensor } from '../tensor';
 import { writeFileAtomic } from './atomic-write';
-import { rejectNonFinite } from './save-load';
+import { mismatches, rejectNonFinite, stateEntries } from './save-load';
 import { readSafetensorsFile } from './safetensors-file';
-import { decodeSafetensors, encodeSafetensors, float32Data, type Float32Entry } from './safetensors';
+import { decodeSafetensors, encodeSafetensors, float32Data } from './safetensors';
 
 const METADATA_KEY = 'tinynn.checkpoint';
 const OPTIMIZER_PREFIX = 'optimizer.';
@@ -67,11 +67,9 @@ export async function saveCheckpoint(path: string, parts: CheckpointParts): Prom
   if (parts === null || typeof parts !== 'object' || typeof parts.model?.stateDict !== 'function') {
     throw new TypeError(`saveCheckpoint: expected { model, optimizer?, scheduler?, epoch?, generator?, extra? }, got ${describe(parts)}`);
   }
-  const entries: Record<string, Float32Entry> = {};
-  for (const [name, t] of Object.entries(parts.model.stateDict())) {
-    if (name.startsWith(OPTIMIZER_PREFIX)) throw new RangeError(`saveCheckpoint: a model parameter is named '${name}', which the optimizer's tensors use`);
-    entries[name] = { shape: [...t.shape], data: t.toArray() as Float32Array };
-  }
+  const entries = stateEntries(parts.model, 'saveCheckpoint');
+  const clash = Object.keys(entries).find((name) => name.startsWith(OPTIMIZER_PREFIX));
+  if (clash) throw new RangeError(`saveCheckpoint: a model parameter is named '${clash}', which the optimizer's tensors use`);
   let optimizer: CheckpointMeta['optimizer'] = null;
   if (parts.optimizer) {
     const dict = parts.optimizer.stateDict();
@@ -117,7 +115,9 @@ export async function loadCheckpoint(path: string, parts: CheckpointParts): Prom
   }
   if (meta === null || typeof meta !== 'object' || meta.version !== VERSION) return fail(`not a tinynn checkpoint (no '${METADATA_KEY}' metadata of version ${VERSION})`);
 
-  // The model's tensors, and the optimizer's as tensors.
+  // The model's tensors (checked as load() checks them), and the optimizer's as tensors.
+  const problems = mismatches(parts.model.stateDict(), new Map([...tensors].filter(([name]) => !name.startsWith(OPTIMIZER_PREFIX))));
+  if (problems.length) return fail(`does not fit the model: ${problems.join('; ')}`);
   const modelState: Record<string, { shape: number[]; data: Float32Array }> = Object.create(null);
   const optimizerTensors = new Map<string, Tensor>();
   for (const [name, t] of tensors) {
@@ -128,14 +128,6 @@ export async function loadCheckpoint(path: string, parts: CheckpointParts): Prom
       modelState[name] = { shape: t.shape, data };
     }
   }
-  const expected = parts.model.stateDict();
-  const problems = [
-    ...Object.keys(expected).filter((n) => !Object.hasOwn(modelState, n)).map((n) => `missing tensor '${n}'`),
-    ...Object.keys(modelState).filter((n) => !Object.hasOwn(expected, n)).map((n) => `unexpected tensor '${n}'`),
-    ...Object.entries(expected).filter(([n, t]) => Object.hasOwn(modelState, n) && modelState[n].shape.join() !== t.shape.join())
-      .map(([n, t]) => `tensor '${n}': shape [${t.shape.join(',')}] expected, [${modelState[n].shape.join(',')}] found`),
-  ];
-  if (problems.length) return fail(`does not fit the model: ${problems.join('; ')}`);
 
   // What can be checked across parts comes first.
   let optimizerDict: OptimizerStateDict | null = null;

@@ -71,23 +71,26 @@ function checkPath(path: unknown, what: string): void {
 export async function save(model: Saveable, path: string): Promise<void> {
   checkModel(model, 'save', false);
   checkPath(path, 'save');
+  // 'pt' tells Hugging Face tooling that the names and layouts are PyTorch's.
+  await writeFileAtomic(path, encodeSafetensors(stateEntries(model, `save ${path}`), { format: 'pt' }));
+}
+
+/** The model's state_dict as safetensors entries; a TypeError (prefixed with `what`) for a non-float32 one. */
+export function stateEntries(model: Saveable, what: string): Record<string, Float32Entry> {
   const entries: Record<string, Float32Entry> = {};
   for (const [name, tensor] of Object.entries(model.stateDict())) {
-    if (tensor.dtype !== 'float32') {
-      throw new TypeError(`save ${path}: expected parameter '${name}' to be float32, got ${tensor.dtype}`);
-    }
+    if (tensor.dtype !== 'float32') throw new TypeError(`${what}: expected parameter '${name}' to be float32, got ${tensor.dtype}`);
     const data = tensor.toArray();
     entries[name] = { shape: [...tensor.shape], data: data instanceof Float32Array ? data : Float32Array.from(data) };
   }
-  // 'pt' tells Hugging Face tooling that the names and layouts are PyTorch's.
-  await writeFileAtomic(path, encodeSafetensors(entries, { format: 'pt' }));
+  return entries;
 }
 
 /**
  * The problems that stop `file` from loading into a model with parameters `expected`: missing
  * and unexpected names, shape mismatches, dtypes other than F32. Empty when it fits.
  */
-function mismatches(expected: Record<string, StateTensor>, found: Map<string, { dtype: string; shape: number[] }>): string[] {
+export function mismatches(expected: Record<string, StateTensor>, found: Map<string, { dtype: string; shape: number[] }>): string[] {
   const problems: string[] = [];
   for (const [name, tensor] of Object.entries(expected)) {
     const entry = found.get(name);
