@@ -4,7 +4,7 @@
 // dimension as a big-endian uint32, then the elements in row-major order.
 import * as zlib from 'zlib';
 import { promisify } from 'util';
-import { MAX_FILE_BYTES, openRegularFile, readExactly } from '../io/regular-file';
+import { openRegularFile, readExactly } from '../io/regular-file';
 
 const gunzip = promisify(zlib.gunzip) as (buf: Uint8Array, options: zlib.ZlibOptions) => Promise<Buffer>;
 
@@ -173,7 +173,6 @@ export async function readIdx(path: string): Promise<IdxArray> {
   }
   const file = await openRegularFile(path);
   try {
-    if (file.size > MAX_FILE_BYTES) throw new RangeError(`${path}: ${file.size} bytes, more than the ${MAX_FILE_BYTES} tinynn reads`);
     const start = await readExactly(file, 0, Math.min(file.size, PROBE_BYTES));
     if (!isGzip(start)) {
       // Raw: the header and the file's size decide before the data is read.

@@ -3,6 +3,7 @@
 import { promises as fs } from 'fs';
 import * as path from 'path';
 import { randomBytes } from 'crypto';
+import { fileKind } from './regular-file';
 
 /** A temp name beside `target` (same directory, so rename stays on one file system). */
 function tempPathFor(target: string): string {
@@ -33,11 +34,6 @@ interface Destination {
   path: string;
   /** The file there now (its mode and owner carry over), or null. */
   existing: { mode: number; uid: number; gid: number } | null;
-}
-
-function kindOf(st: import('fs').Stats): string {
-  return st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a FIFO' : st.isSocket() ? 'a socket'
-    : st.isCharacterDevice() ? 'a character device' : st.isBlockDevice() ? 'a block device' : 'not a regular file';
 }
 
 /**
@@ -71,7 +67,7 @@ async function destination(target: string): Promise<Destination> {
     }
   }
   const shown = resolved === target ? target : `${target} (→ ${resolved})`;
-  if (!st.isFile()) throw new TypeError(`${shown}: expected a regular file (or nothing) to replace, found ${kindOf(st)}`);
+  if (!st.isFile()) throw new TypeError(`${shown}: expected a regular file (or nothing) to replace, found ${fileKind(st)}`);
   if (st.nlink > 1) {
     throw new Error(`${shown} has ${st.nlink} hard links: replacing it would leave the others with the old contents; save elsewhere or remove the other links`);
   }

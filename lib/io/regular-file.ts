@@ -13,20 +13,24 @@ export interface RegularFile {
   path: string;
 }
 
+/** What a file system entry that is not a regular file is, for error messages. */
+export function fileKind(st: import('fs').Stats): string {
+  return st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a FIFO' : st.isSocket() ? 'a socket'
+    : st.isCharacterDevice() ? 'a character device' : st.isBlockDevice() ? 'a block device' : 'not a regular file';
+}
+
 /**
  * Opens `path` for reading. O_NONBLOCK keeps the open of a FIFO from waiting for a writer; the
- * handle's own stat then refuses anything but a regular file (TypeError naming what it is).
+ * handle's own stat then refuses anything but a regular file (TypeError naming what it is), and a
+ * file above {@link MAX_FILE_BYTES} (RangeError) before anything is read.
  */
 export async function openRegularFile(path: string): Promise<RegularFile> {
   const nonblock = process.platform === 'win32' ? 0 : constants.O_NONBLOCK;
   const handle = await fs.open(path, constants.O_RDONLY | nonblock);
   try {
     const st = await handle.stat();
-    if (!st.isFile()) {
-      const kind = st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a FIFO' : st.isSocket() ? 'a socket'
-        : st.isCharacterDevice() ? 'a character device' : st.isBlockDevice() ? 'a block device' : 'not a regular file';
-      throw new TypeError(`${path}: expected a regular file, found ${kind}`);
-    }
+    if (!st.isFile()) throw new TypeError(`${path}: expected a regular file, found ${fileKind(st)}`);
+    if (st.size > MAX_FILE_BYTES) throw new RangeError(`${path}: ${st.size} bytes, more than the ${MAX_FILE_BYTES} tinynn reads`);
     return { handle, size: st.size, path };
   } catch (err) {
     await handle.close();
@@ -46,11 +50,10 @@ export async function readExactly(file: RegularFile, position: number, length: n
   return buf;
 }
 
-/** The whole of a regular file, refused above {@link MAX_FILE_BYTES} before anything is read. */
+/** The whole of a regular file (see {@link openRegularFile}). */
 export async function readRegularFile(path: string): Promise<Buffer> {
   const file = await openRegularFile(path);
   try {
-    if (file.size > MAX_FILE_BYTES) throw new RangeError(`${path}: ${file.size} bytes, more than the ${MAX_FILE_BYTES} tinynn reads`);
     return await readExactly(file, 0, file.size);
   } finally {
     await file.handle.close();

@@ -1,6 +1,6 @@
 // Reading a safetensors file from disk: what its first bytes and its size can decide is checked
 // before the rest is read, so a huge or endless file is refused at once.
-import { MAX_FILE_BYTES, openRegularFile, readExactly } from './regular-file';
+import { openRegularFile, readExactly } from './regular-file';
 
 // The header JSON is pre-read only up to this size (larger ones are refused by the decoder).
 const MAX_PREREAD_HEADER = 16 << 20;
@@ -33,7 +33,6 @@ export async function readSafetensorsFile(path: string): Promise<Buffer> {
   const file = await openRegularFile(path);
   const invalid = (message: string) => new RangeError(`${path}: not a valid safetensors file: ${message}`);
   try {
-    if (file.size > MAX_FILE_BYTES) throw new RangeError(`${path}: ${file.size} bytes, more than the ${MAX_FILE_BYTES} tinynn reads`);
     if (file.size >= 8) {
       const declared = (await readExactly(file, 0, 8)).readBigUInt64LE(0);
       if (declared > BigInt(file.size - 8)) throw invalid(`header length ${declared} exceeds the ${file.size - 8} bytes after the length field`);
