@@ -424,7 +424,7 @@ export class Trainer {
       activation, slope, weightState: state(), biasState: state(),
     }));
     const steps = opt ? opt.steps : native.Tensor.zeros([2 * layers.length], 'int32', 'cpu');
-    const key = [...layers.flatMap((l) => [l.weight, l.bias, l.activation, ...l.weightState, ...l.biasState]), steps,
+    const key = [...layers.flatMap((l) => [l.weight, l.bias, l.activation, l.slope, ...l.weightState, ...l.biasState]), steps,
       JSON.stringify(optimizer), JSON.stringify(this.execution), plan.loss, plan.input];
     if (!this.driver || key.length !== this.driverKey.length || key.some((x, i) => x !== this.driverKey[i])) {
       this.driver = new native.Driver({ layers, loss: plan.loss, input: plan.input, optimizer, steps, ...this.execution });
